@@ -1,0 +1,50 @@
+/** The completeness badge: how far Σ attributions is from f(x) − f(baseline), relative to the latter. */
+import { formatValue } from "../colormap";
+import { h } from "../dom";
+import type { Store, StoreKey } from "../store";
+import type { Completeness } from "../types";
+
+/** Below this relative error completeness counts as satisfied (green). */
+export const COMPLETE_BELOW = 1e-2;
+const ROUGH_BELOW = 1e-1;
+
+export type BadgeLevel = "good" | "fair" | "poor" | "none";
+
+export function badgeLevel(c: Completeness | null): BadgeLevel {
+  if (c === null || !Number.isFinite(c.relative)) return "none";
+  if (c.relative < COMPLETE_BELOW) return "good";
+  if (c.relative < ROUGH_BELOW) return "fair";
+  return "poor";
+}
+
+export interface BadgeView {
+  el: HTMLElement;
+  update(changed: Set<StoreKey>): void;
+}
+
+export function createBadge(store: Store): BadgeView {
+  const value = h("span", { class: "aw-badge-value" });
+  const el = h("span", { class: "aw-badge", "data-level": "none" }, h("span", { class: "aw-badge-name" }, "completeness"), value);
+
+  function update(changed: Set<StoreKey>): void {
+    if (!changed.has("shown")) return;
+    const shown = store.shown;
+    const c = shown?.error ? null : (shown?.completeness ?? null);
+    const level = badgeLevel(c);
+    el.dataset.level = level;
+    el.hidden = shown === null || shown.error !== null;
+    if (c === null) {
+      value.textContent = "n/a";
+      el.title = `Completeness (Σ attributions = f(x) − f(baseline)) is a property of integrated gradients; ${shown?.method ?? "this method"} does not have it.`;
+      return;
+    }
+    const sum = c.delta + (c.fx - c.fb);
+    value.textContent = `${level === "good" ? "✓ " : ""}${formatValue(c.relative)}`;
+    el.title =
+      `|Σ attr − (f(x) − f(b))| / |f(x) − f(b)| = ${formatValue(c.relative)}\n` +
+      `Σ attr = ${formatValue(sum)}   f(x) = ${formatValue(c.fx)}   f(b) = ${formatValue(c.fb)}\n` +
+      `green below ${COMPLETE_BELOW}; raise n_steps to tighten it`;
+  }
+
+  return { el, update };
+}

@@ -1,0 +1,111 @@
+/**
+ * The main canvas: the input image with the heatmap composited over it, upscaled with crisp pixels (small inputs such
+ * as 8×8 digits stay blocky instead of blurry), plus the hover readout of the value under the pointer.
+ */
+import { decodeHeatmap, decodeRgba, type Float32Image, type RgbaImage } from "../codecs";
+import { composite, formatValue, scaleExtent } from "../colormap";
+import { Disposer, h } from "../dom";
+import type { Store, StoreKey } from "../store";
+
+const REDRAW_KEYS: StoreKey[] = ["image", "shown", "opacity", "sign_mode", "outlier_percent", "canvas_size"];
+
+export interface HeatmapView {
+  el: HTMLElement;
+  /** The scale's extent currently drawn (the legend shows the same one). */
+  extent(): number;
+  update(changed: Set<StoreKey>): void;
+  dispose(): void;
+}
+
+/** Display size: the longer side becomes `size` CSS pixels. */
+export function displaySize(height: number, width: number, size: number): { height: number; width: number } {
+  const scale = size / Math.max(height, width);
+  return { height: Math.round(height * scale), width: Math.round(width * scale) };
+}
+
+export function createHeatmap(store: Store): HeatmapView {
+  const disposer = new Disposer();
+  const canvas = h("canvas", { class: "aw-canvas", "aria-label": "input image with attribution heatmap" });
+  const readout = h("div", { class: "aw-readout", "aria-live": "polite" }, "hover over the image to read values");
+  const frame = h("div", { class: "aw-frame" }, canvas);
+  const el = h("div", { class: "aw-heatmap" }, frame, readout);
+
+  // Native-resolution composite; drawn scaled onto the visible canvas.
+  const native = document.createElement("canvas");
+  let image: RgbaImage | null = null;
+  let heatmap: Float32Image | null = null;
+  let extent = 0;
+
+  function decode(): void {
+    const img = store.get("image");
+    image = img ? decodeRgba(img) : null;
+    const shown = store.shown;
+    heatmap = shown?.heatmap ? decodeHeatmap(shown.heatmap) : null;
+    if (heatmap && image && (heatmap.height !== image.height || heatmap.width !== image.width)) {
+      throw new Error(
+        `heatmap is ${heatmap.height}×${heatmap.width} but the image is ${image.height}×${image.width}`,
+      );
+    }
+  }
+
+  function draw(): void {
+    if (!image) return;
+    const mode = store.get("sign_mode");
+    extent = heatmap ? scaleExtent(heatmap.data, mode, store.get("outlier_percent")) : 0;
+    const size = displaySize(image.height, image.width, store.get("canvas_size"));
+    const dpr = window.devicePixelRatio || 1;
+    canvas.style.width = `${size.width}px`;
+    canvas.style.height = `${size.height}px`;
+    canvas.width = Math.round(size.width * dpr);
+    canvas.height = Math.round(size.height * dpr);
+    native.width = image.width;
+    native.height = image.height;
+    const nctx = native.getContext("2d");
+    const ctx = canvas.getContext("2d");
+    if (!nctx || !ctx) return;
+    const pixels = nctx.createImageData(image.width, image.height);
+    composite(image.data, heatmap?.data ?? null, mode, extent, store.get("opacity"), pixels.data);
+    nctx.putImageData(pixels, 0, 0);
+    // Upscaling: nearest neighbour keeps small inputs crisp; downscaling: smooth to avoid aliasing.
+    ctx.imageSmoothingEnabled = canvas.width < image.width;
+    ctx.drawImage(native, 0, 0, canvas.width, canvas.height);
+  }
+
+  function pixelAt(event: PointerEvent): { x: number; y: number } | null {
+    if (!image) return null;
+    const rect = canvas.getBoundingClientRect();
+    if (rect.width === 0 || rect.height === 0) return null;
+    const x = Math.floor(((event.clientX - rect.left) / rect.width) * image.width);
+    const y = Math.floor(((event.clientY - rect.top) / rect.height) * image.height);
+    if (x < 0 || y < 0 || x >= image.width || y >= image.height) return null;
+    return { x, y };
+  }
+
+  function showReadout(): void {
+    const hover = store.hover;
+    if (!hover) {
+      readout.textContent = heatmap ? "hover over the image to read values" : "";
+      readout.classList.remove("aw-readout-active");
+      return;
+    }
+    const sign = hover.value > 0 ? "+" : "";
+    readout.textContent = `pixel (${hover.x}, ${hover.y})   attribution ${sign}${formatValue(hover.value)}`;
+    readout.classList.add("aw-readout-active");
+  }
+
+  disposer.listen(canvas, "pointermove", (event) => {
+    const p = pixelAt(event);
+    store.setHover(p && heatmap ? { ...p, value: heatmap.data[p.y * heatmap.width + p.x] } : null);
+  });
+  disposer.listen(canvas, "pointerleave", () => store.setHover(null));
+
+  function update(changed: Set<StoreKey>): void {
+    if (changed.has("image") || changed.has("shown")) decode();
+    if (REDRAW_KEYS.some((k) => changed.has(k))) draw();
+    if (changed.has("busy")) frame.classList.toggle("aw-stale", store.busy);
+    if (changed.has("hover") || changed.has("shown")) showReadout();
+    el.dataset.extent = String(extent);
+  }
+
+  return { el, extent: () => extent, update, dispose: () => disposer.dispose() };
+}
