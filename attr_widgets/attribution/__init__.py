@@ -1,0 +1,26 @@
+"""Attribution engine (torch + captum only): one verb, ``attribute(model, inputs, method=...)``."""
+
+from ._api import attribute
+from ._batching import AttributionWarning
+from ._cache import clear_cache
+from ._convergence import convergence
+from ._model_state import hook_counts
+from ._outputs import predict, select_output
+from ._quadrature import RULES as INTEGRATION_RULES
+from ._registry import AXIOMS, MethodInfo, methods
+from ._result import Attribution
+
+__all__ = [
+    "AXIOMS",
+    "Attribution",
+    "AttributionWarning",
+    "INTEGRATION_RULES",
+    "MethodInfo",
+    "attribute",
+    "clear_cache",
+    "convergence",
+    "hook_counts",
+    "methods",
+    "predict",
+    "select_output",
+]

@@ -1,0 +1,195 @@
+"""The one verb: ``attribute(model, inputs, method=...) -> Attribution``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import _cache
+from ._batching import saved_bytes_per_row
+from ._model_state import model_device, preserved_model
+from ._outputs import (
+    OutputSelector,
+    Target,
+    gather_scores,
+    resolve_target,
+    split_forward_kwargs,
+)
+from ._quadrature import RULES, min_steps
+from ._registry import COMMON_OPTIONS, MethodSpec, specs
+from ._request import Request
+from ._result import Attribution
+from ._scorer import Scorer
+from ._validation import (
+    check_finite_result,
+    check_inputs,
+    check_internal_batch_size,
+    check_model,
+    check_n_steps,
+    resolve_layer,
+    unknown_name_error,
+)
+
+
+def _split_options(spec: MethodSpec, given: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    known = {**spec.options, **COMMON_OPTIONS}
+    unknown = [name for name in given if name not in known]
+    if unknown:
+        error = unknown_name_error(f"method={spec.name!r} option", unknown[0], known)
+        raise TypeError(str(error))
+    options = {name: given.get(name, default) for name, default in spec.options.items()}
+    common = {name: given.get(name, default) for name, default in COMMON_OPTIONS.items()}
+    return options, common
+
+
+def _settings(
+    spec: MethodSpec,
+    target: Target,
+    baseline: object,
+    n_steps: object,
+    integration: str,
+    layer: nn.Module | None,
+    output: OutputSelector,
+    options: dict[str, Any],
+    common: dict[str, Any],
+) -> dict[str, Any]:
+    settings: dict[str, Any] = {
+        "method": spec.name,
+        "target": target,
+        "output": output,
+        "layer": layer,
+        **options,
+        **{k: v for k, v in common.items() if k not in ("cache", "memory_budget")},
+    }
+    if spec.uses_baseline or spec.has_delta or spec.needs_layer:
+        settings["baseline"] = baseline
+    if spec.path or spec.needs_layer:
+        settings["n_steps"], settings["integration"] = n_steps, integration
+    return settings
+
+
+def attribute(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    *,
+    method: str,
+    target: Target = None,
+    baseline: object = "zeros",
+    n_steps: int | str = 50,
+    integration: str = "gausslegendre",
+    layer: nn.Module | str | None = None,
+    internal_batch_size: int | str | None = "auto",
+    output: OutputSelector = None,
+    **method_options: Any,
+) -> Attribution:
+    """Attribute the target score of ``model`` on ``inputs`` with ``method``; see ``methods()`` for the names.
+
+    Args:
+        model: the network; never mutated (hooks, modes, requires_grad, buffers restored, also on error).
+        inputs: a batch ``[B, ...]`` (float; token ids for layer methods), moved to the model's device.
+        method: one of ``methods()``; an unknown name raises a ValueError suggesting the nearest.
+        target: None (top class per example), an int, a LongTensor ``[B]``, or ``callable(output) -> [B]``.
+        baseline: "zeros", "blur", "uniform", "mean" (with ``data=``), a tensor broadcastable to the inputs;
+            "pad" / "mask" token embeddings for layer methods on token ids.
+        n_steps: quadrature nodes for path methods, or "auto" to refine until
+            ``|delta| ≤ tol·|f(x) − f(b)|`` (options ``tol=1e-3``, ``max_steps=1024``).
+        integration: "gausslegendre", "riemann_left", "riemann_right", "riemann_middle" or
+            "riemann_trapezoid".
+        layer: a submodule (or its dotted name) for layer methods.
+        internal_batch_size: rows per model call: "auto" (fits a memory budget, halves on CUDA OOM), an int,
+            or None (everything at once).
+        output: selects the ``[B, classes]`` scores from the model's output (key, index or callable).
+        **method_options: the method's options (``methods()[i].options``) and the common ones:
+            ``forward_kwargs`` (extra model arguments, e.g. an attention mask), ``data`` (for the mean
+            baseline), ``blur_sigma``, ``seed`` (noise and random baselines), ``memory_budget`` (bytes),
+            ``cache`` (reuse a result computed with the same settings, default True).
+    """
+    check_model(model)
+    registry = specs()
+    if method not in registry:
+        raise unknown_name_error("method", method, registry)
+    spec = registry[method]
+    if integration not in RULES:
+        raise unknown_name_error("integration", integration, RULES)
+    n_steps = check_n_steps(n_steps, minimum=min_steps(integration) if spec.path or spec.needs_layer else 1)
+    internal_batch_size = check_internal_batch_size(internal_batch_size)
+    options, common = _split_options(spec, method_options)
+    layer_module, layer_name = (None, None)
+    if layer is not None:
+        if not spec.needs_layer:
+            users = [name for name, s in registry.items() if s.needs_layer]
+            raise ValueError(f"layer= is not used by method={method!r}; the layer methods are {users}.")
+        layer_module, layer_name = resolve_layer(model, layer)
+    elif spec.needs_layer:
+        raise ValueError(f"method={method!r} needs layer=: a submodule of the model or its dotted name.")
+
+    device = model_device(model)
+    x = check_inputs(inputs, device, floating=not spec.integer_inputs)
+    names, batched, static = split_forward_kwargs(common["forward_kwargs"], x.shape[0])
+    batched = tuple(t.to(device) for t in batched)
+
+    use_cache = bool(common["cache"])
+    settings = _settings(spec, target, baseline, n_steps, integration, layer_module, output, options, common)
+    key = _cache.make_key(model, x, settings) if use_cache else None
+    cached = _cache.lookup(model, key)
+    if cached is not None:
+        return cached
+
+    with preserved_model(model):
+        scorer = Scorer(model, output, torch.empty(0), names, batched, static)
+        probe = x.detach().requires_grad_(True) if x.is_floating_point() else x
+        with torch.enable_grad():
+            logits, bytes_per_row = saved_bytes_per_row(model, lambda: scorer.logits(probe), x.shape[0])
+        logits = logits.detach()
+        if not torch.isfinite(logits).all():
+            raise ValueError("model: the selected output contains NaN/Inf at these inputs.")
+        scorer.target = resolve_target(target, logits)
+        with torch.no_grad():
+            outputs = gather_scores(logits, scorer.target, None).detach()
+        request = Request(
+            model=model,
+            inputs=x,
+            scorer=scorer,
+            outputs=outputs,
+            baseline=baseline,
+            n_steps=n_steps,
+            integration=integration,
+            layer=layer_module,
+            layer_name=layer_name,
+            internal_batch_size=internal_batch_size,
+            options=options,
+            common=common,
+            bytes_per_row=bytes_per_row,
+        )
+        result = spec.run(request)
+
+    values = result.values.detach()
+    check_finite_result(values, method)
+    delta = None
+    if spec.has_delta and result.baseline_outputs is not None:
+        gap = outputs - result.baseline_outputs
+        delta = values.flatten(1).sum(dim=1).to(gap.dtype) - gap
+    attribution = Attribution(
+        values=values,
+        delta=delta,
+        outputs=outputs,
+        baseline_outputs=result.baseline_outputs,
+        method=method,
+        target=scorer.target,
+        baseline=result.baseline_name,
+        n_steps=result.n_steps,
+        integration=integration if (spec.path or spec.needs_layer) and result.n_steps else None,
+        layer=layer_name,
+        settings={
+            "output": output,
+            "internal_batch_size": internal_batch_size,
+            "requested_n_steps": n_steps if spec.path or spec.needs_layer else None,
+            **options,
+            **{k: v for k, v in common.items() if k != "data" or v is None},
+        },
+        info=result.info,
+    )
+    _cache.store(model, key, attribution)
+    return attribution

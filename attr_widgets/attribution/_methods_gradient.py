@@ -1,0 +1,183 @@
+"""Single-point gradient methods: saliency, input x gradient, X-gradient, SmoothGrad, guided backprop."""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+
+from ._batching import AttributionWarning
+from ._model_state import quiet_captum
+from ._registry import (
+    GRADIENT_AXIOMS,
+    GUIDED_BACKPROP_AXIOMS,
+    INPUT_X_GRADIENT_AXIOMS,
+    NOT_IN_TABLES,
+    X_GRADIENT_AXIOMS,
+    register,
+)
+from ._request import MethodOutput, Request
+from ._scorer import input_gradients
+
+
+def _gradients(request: Request) -> torch.Tensor:
+    """∇f(x) for the whole batch, in chunks of examples when the memory plan asks for it."""
+    grads = torch.empty_like(request.inputs)
+    runner = request.runner(request.batch)
+
+    def work(start: int, stop: int) -> None:
+        rows = torch.arange(start, stop, device=request.device)
+        grads[start:stop] = input_gradients(request.scorer, request.inputs[start:stop], rows)
+
+    runner.run(request.batch, work)
+    return grads
+
+
+@register(
+    "saliency",
+    family="gradient",
+    description="Gradient of the target score w.r.t. the input (Simonyan et al.); abs=True gives |gradient|.",
+    options={"abs": False},
+    axioms=GRADIENT_AXIOMS,
+    captum="Saliency",
+)
+def saliency(request: Request) -> MethodOutput:
+    """∇f(x), or |∇f(x)|."""
+    grads = _gradients(request)
+    return MethodOutput(grads.abs() if request.options["abs"] else grads)
+
+
+@register(
+    "input_x_gradient",
+    family="gradient",
+    description="Input times gradient, x·∇f(x) (Shrikumar et al.).",
+    options={},
+    axioms=INPUT_X_GRADIENT_AXIOMS,
+    captum="InputXGradient",
+)
+def input_x_gradient(request: Request) -> MethodOutput:
+    """x·∇f(x)."""
+    return MethodOutput(request.inputs * _gradients(request))
+
+
+def _check_homogeneous(request: Request) -> bool:
+    try:
+        from attr_widgets.xdnn import is_homogeneous
+    except ImportError as error:  # pragma: no cover - only while attr_widgets.xdnn is being written
+        raise ImportError(
+            "method='x_gradient' checks homogeneity with attr_widgets.xdnn.is_homogeneous, which could "
+            "not be "
+            f"imported ({error}); pass check_homogeneous=False to skip the check."
+        ) from error
+    return bool(is_homogeneous(request.model, request.inputs, output=request.scorer.output))
+
+
+@register(
+    "x_gradient",
+    family="gradient",
+    description="X-Gradient x·∇F(x) in one pass (Hesse et al.): equals IG with the zero baseline on a "
+    "nonnegatively homogeneous model (an X-DNN); warns when the model is not homogeneous.",
+    options={"check_homogeneous": True},
+    axioms=X_GRADIENT_AXIOMS,
+    has_delta=True,
+)
+def x_gradient(request: Request) -> MethodOutput:
+    """x·∇F(x) with the zero baseline, checking homogeneity first."""
+    if request.options["check_homogeneous"] and not _check_homogeneous(request):
+        warnings.warn(
+            "x_gradient: the model is not nonnegatively homogeneous (F(αx) ≠ αF(x)), so this is only "
+            "input × gradient, not Integrated Gradients; convert it with attr_widgets.xdnn.to_xdnn.",
+            AttributionWarning,
+            stacklevel=4,
+        )
+    values = request.inputs * _gradients(request)
+    zeros = torch.zeros_like(request.inputs)
+    return MethodOutput(values, request.baseline_scores(zeros), "zeros")
+
+
+_NOISE_TYPES = {"smoothgrad": "smoothgrad", "smoothgrad_sq": "smoothgrad_sq", "vargrad": "vargrad"}
+_NOISE_OPTIONS = {"nt_samples": 25, "noise_level": 0.15, "stdevs": None, "abs": False}
+
+
+def _noise_tunnel(request: Request, kind: str) -> MethodOutput:
+    from captum.attr import NoiseTunnel, Saliency
+
+    options = request.options
+    stdevs = options["stdevs"]
+    if stdevs is None:
+        # Smilkov et al. pick σ as a fraction of the input range.
+        value_range = float(request.inputs.max() - request.inputs.min())
+        stdevs = options["noise_level"] * (value_range if value_range > 0 else 1.0)
+    samples = int(options["nt_samples"])
+    if samples < 1:
+        raise ValueError(f"nt_samples must be a positive int, got {samples}.")
+    per_batch = max(1, request.rows(samples * request.batch) // request.batch)
+    tunnel = NoiseTunnel(Saliency(request.scorer.captum_module()))
+    with request.seeded(), quiet_captum():
+        values = tunnel.attribute(
+            request.inputs.clone(),
+            nt_type=kind,
+            nt_samples=samples,
+            nt_samples_batch_size=min(per_batch, samples),
+            stdevs=float(stdevs),
+            target=request.scorer.captum_target(),
+            additional_forward_args=request.scorer.captum_extra_args(),
+            abs=bool(options["abs"]),
+        )
+    return MethodOutput(values, info={"stdevs": float(stdevs)})
+
+
+for _name, _description in (
+    ("smoothgrad", "SmoothGrad: mean gradient over Gaussian-noised copies of the input (Smilkov et al.)."),
+    ("smoothgrad_sq", "SmoothGrad-Squared: mean of squared gradients over noised copies."),
+    ("vargrad", "VarGrad: variance of the gradient over noised copies."),
+):
+    register(
+        _name,
+        family="gradient",
+        description=_description,
+        options=_NOISE_OPTIONS,
+        axioms=NOT_IN_TABLES,
+        captum=f"NoiseTunnel(Saliency, nt_type={_name!r})",
+    )(lambda request, _kind=_NOISE_TYPES[_name]: _noise_tunnel(request, _kind))
+
+
+def _modified_backprop(request: Request, captum_class: str) -> MethodOutput:
+    import captum.attr
+
+    explainer = getattr(captum.attr, captum_class)(request.scorer.captum_module())
+    with quiet_captum():
+        values = explainer.attribute(
+            request.inputs.clone(),
+            target=request.scorer.captum_target(),
+            additional_forward_args=request.scorer.captum_extra_args(),
+        )
+    return MethodOutput(values)
+
+
+@register(
+    "guided_backprop",
+    family="gradient",
+    description="Guided backpropagation: gradient with negative signals discarded at ReLU modules "
+    "(Springenberg "
+    "et al.). Only nn.ReLU modules are overridden, not functional relu calls.",
+    options={},
+    axioms=GUIDED_BACKPROP_AXIOMS,
+    captum="GuidedBackprop",
+)
+def guided_backprop(request: Request) -> MethodOutput:
+    """Captum's GuidedBackprop on the output-selected view of the model."""
+    return _modified_backprop(request, "GuidedBackprop")
+
+
+@register(
+    "deconvolution",
+    family="gradient",
+    description="Deconvolution (Zeiler & Fergus): ReLU applied to the backward signal at ReLU modules.",
+    options={},
+    axioms=NOT_IN_TABLES,
+    captum="Deconvolution",
+)
+def deconvolution(request: Request) -> MethodOutput:
+    """Captum's Deconvolution on the output-selected view of the model."""
+    return _modified_backprop(request, "Deconvolution")

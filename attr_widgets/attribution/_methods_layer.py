@@ -1,0 +1,216 @@
+"""Layer methods: layer Integrated Gradients (prefix computed once), Grad-CAM, attention weights."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from ._baselines import TOKEN_BASELINE_NAMES, baseline_name, make_baseline
+from ._layer_path import LayerGradients, LayerTap, capture
+from ._model_state import quiet_captum
+from ._registry import IG_AXIOMS, NOT_IN_TABLES, register
+from ._request import MethodOutput, Request
+
+
+def token_baseline_ids(request: Request, name: str) -> torch.Tensor:
+    """Token ids with every position set to the pad (or mask) token, except ids in ``keep_token_ids``."""
+    option = f"{name}_token_id"
+    token = request.options.get(option)
+    if token is None:
+        config = getattr(request.model, "config", None)
+        token = getattr(config, option, None)
+    if token is None:
+        raise ValueError(
+            f"baseline={name!r} needs the {name} token id: pass {option}=... (e.g. tokenizer.{option}) or "
+            "use a "
+            "model whose config has it."
+        )
+    ids = torch.full_like(request.inputs, int(token))
+    keep = request.options.get("keep_token_ids") or ()
+    for kept in keep:
+        ids = torch.where(request.inputs == int(kept), request.inputs, ids)
+    return ids
+
+
+def _fits(tensor: torch.Tensor, like: torch.Tensor) -> bool:
+    try:
+        tensor.expand_as(like)
+    except RuntimeError:
+        return False
+    return True
+
+
+def _layer_baseline(request: Request, tap: LayerTap, activations: torch.Tensor) -> torch.Tensor:
+    """Baseline activations: the layer on the baseline input, or a tensor given in the layer's shape."""
+    baseline = request.baseline
+    inputs = request.inputs
+    if isinstance(baseline, torch.Tensor):
+        if baseline.is_floating_point() and _fits(baseline, activations) and not _fits(baseline, inputs):
+            return baseline.detach().to(activations.device, activations.dtype).expand_as(activations)
+        if inputs.is_floating_point():
+            start = make_baseline(baseline, inputs)
+        elif baseline.is_floating_point():
+            raise ValueError(
+                f"baseline: a float tensor of shape {tuple(baseline.shape)} fits neither the layer's "
+                "activations "
+                f"{tuple(activations.shape)} nor, as token ids, the inputs {tuple(inputs.shape)}."
+            )
+        else:
+            start = make_baseline(baseline, inputs)
+    elif not inputs.is_floating_point():
+        name = "pad" if baseline == "zeros" else baseline
+        if name not in TOKEN_BASELINE_NAMES:
+            raise ValueError(
+                f"baseline={baseline!r}: for token ids use 'pad', 'mask', a tensor of ids, or a tensor "
+                "shaped like "
+                "the layer's activations."
+            )
+        start = token_baseline_ids(request, name)
+    else:
+        common = request.common
+        start = make_baseline(
+            baseline, inputs, data=common["data"], blur_sigma=common["blur_sigma"], seed=common["seed"]
+        )
+    baseline_activations, _ = capture(tap, request.scorer, start)
+    return baseline_activations
+
+
+@register(
+    "layer_integrated_gradients",
+    family="layer",
+    description="Integrated Gradients w.r.t. a layer's activations (e.g. the embeddings of a token "
+    "model); the "
+    "part of the model before the layer runs once, not once per step as in Captum.",
+    options={
+        "tol": 1e-3,
+        "max_steps": 1024,
+        "pad_token_id": None,
+        "mask_token_id": None,
+        "keep_token_ids": None,
+        "layer_strategy": "batched",
+    },
+    axioms=IG_AXIOMS,
+    has_delta=True,
+    needs_layer=True,
+    uses_baseline=True,
+    path=True,
+    integer_inputs=True,
+    captum="LayerIntegratedGradients",
+)
+def layer_integrated_gradients(request: Request) -> MethodOutput:
+    """IG from the baseline's activations to the input's, at ``layer``."""
+    from ._methods_path import path_integral
+
+    assert request.layer is not None
+    tap = LayerTap(request.layer)
+    with tap.attached():
+        activations, _ = capture(tap, request.scorer, request.inputs)
+        starts = _layer_baseline(request, tap, activations)
+        gradients = LayerGradients(tap, request.scorer, request.inputs, request.options["layer_strategy"])
+        # f at the path's start: the suffix on the baseline activations (equals f(baseline input) when nothing
+        # bypasses the layer), so delta measures the quadrature error of this very path.
+        with torch.no_grad():
+            f_start = _suffix_scores(gradients, starts)
+        result = path_integral(request, gradients, activations, starts, f_start)
+    return MethodOutput(
+        result.values,
+        f_start,
+        baseline_name(request.baseline),
+        int(result.steps.max()),
+        info={"steps": result.steps, "evaluations": result.evaluations, "strategy": gradients.strategy},
+    )
+
+
+def _suffix_scores(gradients: LayerGradients, activations: torch.Tensor) -> torch.Tensor:
+    from ._outputs import gather_scores
+
+    tap, scorer = gradients.tap, gradients.scorer
+    rows = torch.arange(activations.shape[0], device=activations.device)
+    tap.replacement = activations
+    try:
+        logits = tap.run(scorer, gradients.inputs, None, activations.shape[0])
+    finally:
+        tap.replacement = None
+    return gather_scores(logits, scorer.target, rows).detach()
+
+
+@register(
+    "grad_cam",
+    family="layer",
+    description="Grad-CAM (Selvaraju et al.): channel weights = mean gradient over space, map = ReLU(Σ "
+    "weight x "
+    "activation), upsampled to the input size.",
+    options={"relu_attributions": True, "interpolate": True, "interpolate_mode": "bilinear"},
+    axioms=NOT_IN_TABLES,
+    needs_layer=True,
+    integer_inputs=True,
+    captum="LayerGradCam",
+)
+def grad_cam(request: Request) -> MethodOutput:
+    """Captum's LayerGradCam, optionally upsampled to the input's spatial size."""
+    from captum.attr import LayerAttribution, LayerGradCam
+
+    explainer = LayerGradCam(request.scorer.captum_module(), request.layer)
+    with quiet_captum():
+        values = explainer.attribute(
+            request.inputs,
+            target=request.scorer.captum_target(),
+            additional_forward_args=request.scorer.captum_extra_args(),
+            relu_attributions=bool(request.options["relu_attributions"]),
+        )
+    if request.options["interpolate"] and request.inputs.dim() == values.dim() and values.dim() in (3, 4):
+        values = LayerAttribution.interpolate(
+            values, tuple(request.inputs.shape[2:]), interpolate_mode=request.options["interpolate_mode"]
+        )
+    return MethodOutput(values)
+
+
+def _select_attentions(raw: Any, selector: Any) -> tuple[torch.Tensor, ...]:
+    if callable(selector):
+        attentions = selector(raw)
+    elif isinstance(raw, Mapping) and selector in raw:
+        attentions = raw[selector]
+    else:
+        attentions = getattr(raw, selector, None)
+    if isinstance(attentions, torch.Tensor):
+        attentions = (attentions,)
+    if not attentions or not all(isinstance(a, torch.Tensor) and a.dim() == 4 for a in attentions):
+        raise ValueError(
+            "method='attention' needs a model that returns attention weights [B, heads, T, T] per layer when "
+            "called with output_attentions=True (Hugging Face models; load them with "
+            "attn_implementation='eager'), "
+            f"found under attentions={selector!r}; pass attentions= a key or callable(raw_output) otherwise."
+        )
+    return tuple(attentions)
+
+
+@register(
+    "attention",
+    family="attention",
+    description="Attention weights (not an attribution of the target: seed 004's erasure test compares them "
+    "with gradients): the attention a query token pays to each token, in one layer, heads averaged.",
+    options={"attention_layer": -1, "heads": "mean", "query": 0, "attentions": "attentions"},
+    axioms=NOT_IN_TABLES,
+    integer_inputs=True,
+)
+def attention(request: Request) -> MethodOutput:
+    """Read the attention weights the model returns with ``output_attentions=True``."""
+    scorer = request.scorer
+    with torch.no_grad():
+        raw = scorer.model(request.inputs, output_attentions=True, **scorer.kwargs(None))
+    stack = torch.stack(_select_attentions(raw, request.options["attentions"]), dim=1)  # [B, L, H, T, T]
+    layer = stack[:, int(request.options["attention_layer"])]
+    heads = request.options["heads"]
+    if heads == "mean":
+        maps = layer.mean(dim=1)
+    elif heads == "max":
+        maps = layer.amax(dim=1)
+    elif isinstance(heads, int):
+        maps = layer[:, heads]
+    else:
+        raise ValueError(f"heads must be 'mean', 'max' or a head index, got {heads!r}.")
+    query = request.options["query"]
+    values = maps.mean(dim=1) if query == "mean" else maps[:, int(query)]
+    return MethodOutput(values.detach(), info={"attention": stack.detach()})

@@ -1,0 +1,222 @@
+"""Reference-based methods: Integrated Gradients, GradientSHAP (expected gradients), DeepLIFT (-SHAP)."""
+
+from __future__ import annotations
+
+import torch
+
+from ._baselines import baseline_name, make_baseline
+from ._integrated import GradientFn, PathResult, integrated_gradients, integrated_gradients_to_tolerance
+from ._model_state import quiet_captum
+from ._quadrature import min_steps
+from ._registry import DEEPLIFT_AXIOMS, EXPECTED_GRADIENTS_AXIOMS, IG_AXIOMS, register
+from ._request import MethodOutput, Request
+from ._scorer import input_gradients
+
+# First level of n_steps="auto" per rule: small enough to stop early on easy models, large enough that a
+# delta that happens to vanish on a coarse rule is unlikely.
+AUTO_START = {
+    "gausslegendre": 4,
+    "riemann_left": 4,
+    "riemann_right": 4,
+    "riemann_middle": 3,
+    "riemann_trapezoid": 3,
+}
+
+
+def request_baseline(request: Request) -> torch.Tensor:
+    """The input-shaped baseline of the request."""
+    common = request.common
+    return make_baseline(
+        request.baseline,
+        request.inputs,
+        data=common["data"],
+        blur_sigma=common["blur_sigma"],
+        seed=common["seed"],
+    )
+
+
+@register(
+    "integrated_gradients",
+    family="path",
+    description="Integrated Gradients (Sundararajan et al.): (x − b)·∫∇f(b + α(x − b))dα, with our "
+    "quadrature "
+    "(weights sum to 1) and n_steps='auto' refinement to |delta| ≤ tol·|f(x) − f(b)|.",
+    options={"tol": 1e-3, "max_steps": 1024},
+    axioms=IG_AXIOMS,
+    has_delta=True,
+    uses_baseline=True,
+    path=True,
+    captum="IntegratedGradients",
+)
+def run_integrated_gradients(request: Request) -> MethodOutput:
+    """IG with a fixed number of steps or refined to a tolerance."""
+    baselines = request_baseline(request)
+    f_baseline = request.baseline_scores(baselines)
+    result = path_integral(
+        request, lambda p, r: input_gradients(request.scorer, p, r), request.inputs, baselines, f_baseline
+    )
+    return MethodOutput(
+        result.values,
+        f_baseline,
+        baseline_name(request.baseline),
+        int(result.steps.max()),
+        info={"steps": result.steps, "evaluations": result.evaluations},
+    )
+
+
+def path_integral(
+    request: Request, gradient_fn: GradientFn, ends: torch.Tensor, starts: torch.Tensor, f_start: torch.Tensor
+) -> PathResult:
+    """IG from ``starts`` to ``ends`` with the request's n_steps / integration / tol settings."""
+    rule = request.integration
+    baselines = starts
+    if request.n_steps == "auto":
+        tol, max_steps = float(request.options["tol"]), int(request.options["max_steps"])
+        if not tol > 0:
+            raise ValueError(f"tol must be positive, got {tol}.")
+        if max_steps < min_steps(rule):
+            raise ValueError(f"max_steps must be at least {min_steps(rule)}, got {max_steps}.")
+        start = min(AUTO_START[rule], max_steps)
+        result = integrated_gradients_to_tolerance(
+            gradient_fn,
+            ends,
+            baselines,
+            rule=rule,
+            gap=request.outputs - f_start,
+            tol=tol,
+            max_steps=max_steps,
+            start=start,
+            runner=request.runner(max_steps * request.batch),
+        )
+    else:
+        n_steps = int(request.n_steps)
+        result = integrated_gradients(
+            gradient_fn,
+            ends,
+            baselines,
+            n_steps=n_steps,
+            rule=rule,
+            runner=request.runner(n_steps * request.batch),
+        )
+    return result
+
+
+def baseline_distribution(request: Request) -> torch.Tensor:
+    """Baselines ``[M, ...]`` to sample from (GradientSHAP / DeepLIFT-SHAP)."""
+    baseline = request.baseline
+    example_shape = request.inputs.shape[1:]
+    if isinstance(baseline, torch.Tensor):
+        dist = baseline.detach().to(request.device, request.inputs.dtype)
+        if dist.shape == example_shape:
+            dist = dist.unsqueeze(0)
+        if dist.shape[1:] != example_shape:
+            raise ValueError(
+                "baseline: a baseline distribution must have shape [M, "
+                f"{', '.join(map(str, example_shape))}], "
+                f"got {tuple(dist.shape)}."
+            )
+        return dist
+    if baseline == "blur":
+        raise ValueError(
+            "baseline='blur' is per example; GradientSHAP/DeepLIFT-SHAP need a distribution [M, ...]."
+        )
+    dist = request_baseline(request)
+    # zeros and mean are the same for every example: one row is the distribution.
+    return dist[:1] if baseline in ("zeros", "mean") else dist
+
+
+def expected_baseline_scores(request: Request, dist: torch.Tensor) -> torch.Tensor | None:
+    """E_b f(b) over the distribution, per example (None when batched forward kwargs make it ill-defined)."""
+    scorer = request.scorer
+    if scorer.batched_kwargs:
+        return None
+    with torch.no_grad():
+        logits = scorer.logits(dist)
+        if scorer.callable_target:
+            return scorer.target(logits).reshape(-1).mean().expand(request.batch).clone()  # type: ignore
+        return logits[:, scorer.target].mean(dim=0)  # type: ignore[index]
+
+
+@register(
+    "gradient_shap",
+    family="path",
+    description="GradientSHAP / expected gradients (Erion et al., Lundberg & Lee): IG averaged over random "
+    "baselines from a distribution and random points on the path.",
+    options={"n_samples": 25, "stdevs": 0.0},
+    axioms=EXPECTED_GRADIENTS_AXIOMS,
+    has_delta=True,
+    uses_baseline=True,
+    captum="GradientShap",
+)
+def gradient_shap(request: Request) -> MethodOutput:
+    """Captum's GradientShap, seeded."""
+    from captum.attr import GradientShap
+
+    dist = baseline_distribution(request)
+    explainer = GradientShap(request.scorer.captum_module())
+    with request.seeded(), quiet_captum():
+        values = explainer.attribute(
+            request.inputs.clone(),
+            baselines=dist,
+            n_samples=int(request.options["n_samples"]),
+            stdevs=float(request.options["stdevs"]),
+            target=request.scorer.captum_target(),
+            additional_forward_args=request.scorer.captum_extra_args(),
+        )
+    return MethodOutput(values, expected_baseline_scores(request, dist), baseline_name(request.baseline))
+
+
+@register(
+    "deeplift",
+    family="path",
+    description="DeepLIFT with the Rescale rule (Shrikumar et al.): backpropagation of discrete gradients "
+    "relative to a baseline; needs nonlinearities as modules.",
+    options={"eps": 1e-10},
+    axioms=DEEPLIFT_AXIOMS,
+    has_delta=True,
+    uses_baseline=True,
+    captum="DeepLift",
+)
+def deeplift(request: Request) -> MethodOutput:
+    """Captum's DeepLift (Rescale)."""
+    from captum.attr import DeepLift
+
+    baselines = request_baseline(request)
+    explainer = DeepLift(request.scorer.captum_module(), eps=float(request.options["eps"]))
+    with quiet_captum():
+        values = explainer.attribute(
+            request.inputs.clone(),
+            baselines=baselines,
+            target=request.scorer.captum_target(),
+            additional_forward_args=request.scorer.captum_extra_args(),
+        )
+    return MethodOutput(values, request.baseline_scores(baselines), baseline_name(request.baseline))
+
+
+@register(
+    "deeplift_shap",
+    family="path",
+    description="DeepLIFT-SHAP: DeepLIFT averaged over a baseline distribution (Lundberg & Lee).",
+    options={},
+    axioms=DEEPLIFT_AXIOMS,
+    has_delta=True,
+    uses_baseline=True,
+    captum="DeepLiftShap",
+)
+def deeplift_shap(request: Request) -> MethodOutput:
+    """Captum's DeepLiftShap over the baseline distribution."""
+    from captum.attr import DeepLiftShap
+
+    dist = baseline_distribution(request)
+    if dist.shape[0] < 2:
+        # Captum requires at least two baselines; a repeated one gives the same average.
+        dist = dist.expand(2, *dist.shape[1:]).contiguous()
+    explainer = DeepLiftShap(request.scorer.captum_module())
+    with quiet_captum():
+        values = explainer.attribute(
+            request.inputs.clone(),
+            baselines=dist,
+            target=request.scorer.captum_target(),
+            additional_forward_args=request.scorer.captum_extra_args(),
+        )
+    return MethodOutput(values, expected_baseline_scores(request, dist), baseline_name(request.baseline))

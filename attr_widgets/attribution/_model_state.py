@@ -1,0 +1,131 @@
+"""Leave the user's model exactly as we found it: modes, requires_grad, .grad, buffers and hooks.
+
+Every attribution runs inside :func:`preserved_model`. Captum and our own layer code register hooks; they are
+removed in ``finally`` blocks, but this context manager is the last line of defence: whatever hook, mode or
+flag changed while it was open is put back when it closes, also when the attribution raised.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+# The per-module dictionaries that hold hooks keyed by handle id (torch.nn.Module internals).
+HOOK_DICT_NAMES = (
+    "_forward_hooks",
+    "_forward_hooks_with_kwargs",
+    "_forward_hooks_always_called",
+    "_forward_pre_hooks",
+    "_forward_pre_hooks_with_kwargs",
+    "_backward_hooks",
+    "_backward_pre_hooks",
+)
+
+
+def hook_counts(model: nn.Module) -> dict[str, int]:
+    """Number of hooks of each kind on ``model`` and all its submodules (for tests and sanity checks)."""
+    counts = {name: 0 for name in HOOK_DICT_NAMES}
+    for module in model.modules():
+        for name in HOOK_DICT_NAMES:
+            counts[name] += len(getattr(module, name, {}) or {})
+    return counts
+
+
+def _hook_snapshot(model: nn.Module) -> dict[int, dict[str, set[int]]]:
+    return {
+        id(module): {name: set((getattr(module, name, None) or {}).keys()) for name in HOOK_DICT_NAMES}
+        for module in model.modules()
+    }
+
+
+def _remove_new_hooks(model: nn.Module, snapshot: dict[int, dict[str, set[int]]]) -> None:
+    for module in model.modules():
+        before = snapshot.get(id(module), {})
+        for name in HOOK_DICT_NAMES:
+            hooks = getattr(module, name, None)
+            if not hooks:
+                continue
+            for key in [k for k in hooks if k not in before.get(name, set())]:
+                del hooks[key]
+
+
+@contextmanager
+def preserved_model(model: nn.Module) -> Iterator[nn.Module]:
+    """Run a block that may touch ``model`` and restore every observable piece of state afterwards.
+
+    Restored: each submodule's ``training`` flag, each parameter's ``requires_grad`` and ``.grad``, the values
+    of buffers when some module is in training mode (BatchNorm running statistics would otherwise drift), and
+    the hook dictionaries of every submodule (hooks added inside the block are removed).
+    """
+    modules = list(model.modules())
+    training = [(module, module.training) for module in modules]
+    params = list(model.parameters())
+    requires_grad = [(p, p.requires_grad, p.grad) for p in params]
+    buffers = []
+    if any(flag for _, flag in training):
+        # Forward passes in train mode update running statistics; keep a copy to write back.
+        buffers = [(b, b.detach().clone()) for b in model.buffers()]
+    hooks = _hook_snapshot(model)
+    try:
+        yield model
+    finally:
+        _remove_new_hooks(model, hooks)
+        for module, flag in training:
+            # Set the flag directly: ``module.train(flag)`` would recurse and override the children's flags.
+            module.training = flag
+        for param, flag, grad in requires_grad:
+            if param.requires_grad != flag:
+                param.requires_grad_(flag)
+            if param.grad is not grad:
+                param.grad = grad
+        with torch.no_grad():
+            for buffer, saved in buffers:
+                buffer.copy_(saved)
+
+
+# Messages Captum (and torch on Captum's behalf) emit on perfectly normal calls. We handle the situations they
+# describe ourselves (inputs are detached copies that we mark as requiring grad), so they carry no information
+# for our users.
+_EXPECTED_WARNINGS = (
+    r"Input Tensor \d+ did not already require gradients",
+    r".*required_grads has been set automatically",
+    r"Setting forward, backward hooks and attributes on non-linear",
+    r"Setting backward hooks on ReLU activations",
+    r"Using a non-full backward hook",
+    r"Full backward hook will not fire",
+    r".*does not have any requires_grad",
+    r"Multiple baselines provided",
+)
+_EXPECTED_PATTERN = re.compile("|".join(f"(?:{p})" for p in _EXPECTED_WARNINGS))
+
+
+@contextmanager
+def quiet_captum() -> Iterator[None]:
+    """Silence the warnings Captum emits on normal calls; other warnings still reach the user."""
+    with warnings.catch_warnings():
+        for pattern in _EXPECTED_WARNINGS:
+            warnings.filterwarnings("ignore", message=pattern)
+        warnings.filterwarnings("ignore", module=r"captum(\.|$)")
+        yield
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter (or buffer); CPU for a model without tensors."""
+    for tensor in model.parameters():
+        return tensor.device
+    for tensor in model.buffers():
+        return tensor.device
+    return torch.device("cpu")
+
+
+def model_dtype(model: nn.Module) -> torch.dtype:
+    """The floating dtype of the model's first floating parameter; float32 when there is none."""
+    for tensor in model.parameters():
+        if tensor.is_floating_point():
+            return tensor.dtype
+    return torch.float32

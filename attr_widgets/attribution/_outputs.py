@@ -1,0 +1,222 @@
+"""Output selection and targets: from whatever the model returns to one score per example."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Union
+
+import torch
+from torch import nn
+
+OutputSelector = Union[None, str, int, Callable[[Any], torch.Tensor]]  # noqa: UP007 (runtime alias, py3.10)
+Target = Union[None, int, torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]  # noqa: UP007
+
+_HOW_TO = (
+    "Pass output= a key or attribute name (e.g. output='logits'), an index into a tuple (output=0), or a "
+    "callable(out) -> Tensor[B, classes]."
+)
+
+
+def _describe(raw: object) -> str:
+    if isinstance(raw, torch.Tensor):
+        return f"a tensor of shape {tuple(raw.shape)}"
+    if isinstance(raw, Mapping):
+        return f"a {type(raw).__name__} with keys {list(raw.keys())}"
+    if isinstance(raw, (tuple, list)):
+        return f"a {type(raw).__name__} of length {len(raw)}"
+    return f"an object of type {type(raw).__name__}"
+
+
+def _default_selection(raw: object) -> object:
+    if isinstance(raw, torch.Tensor):
+        return raw
+    if hasattr(raw, "logits") and isinstance(raw.logits, torch.Tensor):
+        return raw.logits
+    if isinstance(raw, Mapping):
+        return raw.get("logits", raw)
+    if isinstance(raw, (tuple, list)) and raw:
+        return raw[0]
+    return raw
+
+
+def select_output(
+    raw: object, output: OutputSelector = None, *, batch_size: int | None = None
+) -> torch.Tensor:
+    """Pick the ``[B, classes]`` score tensor out of a model's raw output.
+
+    ``output=None`` takes a tensor as is, the first element of a tuple, ``"logits"`` of a dict, or the
+    ``.logits`` attribute of an object (Hugging Face outputs). A str is a key or attribute name, an int an
+    index, a callable is applied to the raw output. Anything that does not end as a 2-D tensor with
+    ``batch_size`` rows raises a ValueError naming ``output=``.
+    """
+    if output is None:
+        selected = _default_selection(raw)
+    elif callable(output):
+        selected = output(raw)
+    elif isinstance(output, str):
+        if isinstance(raw, Mapping) and output in raw:
+            selected = raw[output]
+        elif hasattr(raw, output):
+            selected = getattr(raw, output)
+        else:
+            raise ValueError(
+                f"output={output!r}: the model returned {_describe(raw)} without that key. {_HOW_TO}"
+            )
+    elif isinstance(output, int) and not isinstance(output, bool):
+        if not isinstance(raw, (tuple, list)) or not -len(raw) <= output < len(raw):
+            raise ValueError(
+                f"output={output!r}: the model returned {_describe(raw)}, not indexable so. {_HOW_TO}"
+            )
+        selected = raw[output]
+    else:
+        raise TypeError(f"output must be None, a str, an int or a callable, got {type(output).__name__}.")
+    if not isinstance(selected, torch.Tensor) or selected.dim() != 2:
+        raise ValueError(
+            f"output={output!r}: expected the selected model output to be a [B, classes] tensor, but the "
+            "model "
+            f"returned {_describe(raw)} and the selection gave {_describe(selected)}. {_HOW_TO}"
+        )
+    if batch_size is not None and selected.shape[0] != batch_size:
+        raise ValueError(
+            f"output={output!r}: the selected output has {selected.shape[0]} rows for a batch of "
+            f"{batch_size} "
+            f"inputs; expected [B, classes]. {_HOW_TO}"
+        )
+    return selected
+
+
+def resolve_target(
+    target: Target, logits: torch.Tensor
+) -> torch.Tensor | Callable[[torch.Tensor], torch.Tensor]:
+    """Turn ``target`` into a LongTensor ``[B]`` of classes (on the logits' device), or keep a callable.
+
+    None means the top predicted class of each example.
+    """
+    batch, classes = logits.shape
+    if target is None:
+        return logits.detach().argmax(dim=1)
+    if callable(target) and not isinstance(target, torch.Tensor):
+        scores = target(logits)
+        _check_callable_scores(scores, batch)
+        return target
+    if isinstance(target, bool):
+        raise TypeError("target must be None, an int, a LongTensor [B] or a callable(output) -> Tensor[B].")
+    if isinstance(target, int):
+        indices = torch.full((batch,), target, dtype=torch.long, device=logits.device)
+    elif isinstance(target, (torch.Tensor, list, tuple)):
+        indices = torch.as_tensor(target, device=logits.device)
+        if indices.is_floating_point() or indices.dtype == torch.bool:
+            raise TypeError(f"target must hold integer class indices, got dtype {indices.dtype}.")
+        indices = indices.long().reshape(-1)
+        if indices.numel() == 1:
+            indices = indices.expand(batch).clone()
+        if indices.numel() != batch:
+            raise ValueError(
+                f"target must have one class per example ({batch}), got {indices.numel()} values."
+            )
+    else:
+        raise TypeError(
+            f"target must be None, an int, a LongTensor [B] or a callable(output) -> Tensor[B], "
+            f"got {type(target).__name__}."
+        )
+    if (indices < 0).any() or (indices >= classes).any():
+        bad = indices[(indices < 0) | (indices >= classes)][0].item()
+        raise ValueError(f"target {bad} is out of range: the model has {classes} classes (0..{classes - 1}).")
+    return indices
+
+
+def _check_callable_scores(scores: object, rows: int) -> torch.Tensor:
+    if not isinstance(scores, torch.Tensor) or scores.reshape(-1).shape[0] != rows or scores.dim() > 2:
+        shape = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(scores).__name__
+        raise ValueError(
+            f"target: a callable target must return one score per example ([{rows}]), got {shape}."
+        )
+    return scores.reshape(rows)
+
+
+def gather_scores(
+    logits: torch.Tensor,
+    target: torch.Tensor | Callable[[torch.Tensor], torch.Tensor],
+    rows: torch.Tensor | None,
+) -> torch.Tensor:
+    """Scores ``[N]`` of the target for an expanded batch; ``rows[i]`` is the original example of row i."""
+    if callable(target) and not isinstance(target, torch.Tensor):
+        return _check_callable_scores(target(logits), logits.shape[0])
+    index = target if rows is None else target[rows]
+    return logits.gather(1, index.unsqueeze(1)).squeeze(1)
+
+
+class SelectedOutput(nn.Module):
+    """A view of the user's model that returns ``[N, classes]`` (or ``[N]`` for a callable target).
+
+    Captum's module-based methods (DeepLift, GuidedBackprop, ...) need an ``nn.Module``; wrapping keeps the
+    user's model untouched. Extra positional arguments are forward keyword arguments in ``kwarg_names`` order
+    (Captum expands them along the batch together with the inputs).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        output: OutputSelector = None,
+        score_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        kwarg_names: tuple[str, ...] = (),
+        static_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self._output = output
+        self._score_fn = score_fn
+        self._kwarg_names = kwarg_names
+        self._static_kwargs = dict(static_kwargs or {})
+
+    def forward(self, inputs: torch.Tensor, *batched: torch.Tensor) -> torch.Tensor:
+        """Run the model and select its scores."""
+        kwargs = dict(self._static_kwargs)
+        kwargs.update(zip(self._kwarg_names, batched, strict=False))
+        logits = select_output(self.model(inputs, **kwargs), self._output, batch_size=inputs.shape[0])
+        if self._score_fn is None:
+            return logits
+        return _check_callable_scores(self._score_fn(logits), logits.shape[0])
+
+
+def split_forward_kwargs(
+    forward_kwargs: Mapping[str, Any] | None, batch: int
+) -> tuple[tuple[str, ...], tuple[torch.Tensor, ...], dict[str, Any]]:
+    """Separate keyword arguments that carry the batch dimension (expanded with the inputs) from the rest."""
+    if forward_kwargs is None:
+        return (), (), {}
+    if not isinstance(forward_kwargs, Mapping):
+        raise TypeError(
+            f"forward_kwargs must be a dict of keyword arguments, got {type(forward_kwargs).__name__}."
+        )
+    names, batched, static = [], [], {}
+    for name, value in forward_kwargs.items():
+        if isinstance(value, torch.Tensor) and value.dim() >= 1 and value.shape[0] == batch:
+            names.append(name)
+            batched.append(value)
+        else:
+            static[name] = value
+    return tuple(names), tuple(batched), static
+
+
+def predict(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    *,
+    output: OutputSelector = None,
+    k: int = 5,
+    **forward_kwargs: Any,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-``k`` softmax probabilities and class indices ``([B, k], [B, k])``; the model is left untouched."""
+    from ._model_state import model_device, preserved_model
+    from ._validation import check_inputs, check_model
+
+    check_model(model)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a positive int, got {k!r}.")
+    x = check_inputs(inputs, model_device(model), floating=False)
+    with preserved_model(model), torch.no_grad():
+        logits = select_output(model(x, **forward_kwargs), output, batch_size=x.shape[0])
+    probs = torch.softmax(logits.float(), dim=1)
+    top = probs.topk(min(k, probs.shape[1]), dim=1)
+    return top.values, top.indices

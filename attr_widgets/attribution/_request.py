@@ -1,0 +1,90 @@
+"""What a method implementation receives (one validated request) and returns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._batching import ChunkRunner, plan_rows
+from ._scorer import Scorer
+
+
+@dataclass
+class Request:
+    """A validated attribution request: everything on the model's device, options merged with defaults."""
+
+    model: nn.Module
+    inputs: torch.Tensor
+    scorer: Scorer
+    outputs: torch.Tensor
+    baseline: Any
+    n_steps: int | str
+    integration: str
+    layer: nn.Module | None
+    layer_name: str | None
+    internal_batch_size: int | str | None
+    options: dict[str, Any]
+    common: dict[str, Any]
+    bytes_per_row: float
+
+    @property
+    def batch(self) -> int:
+        """Number of examples."""
+        return self.inputs.shape[0]
+
+    @property
+    def device(self) -> torch.device:
+        """The model's device (where the inputs are)."""
+        return self.inputs.device
+
+    def rows(self, total_rows: int) -> int:
+        """Rows per model call for work of ``total_rows`` rows."""
+        return plan_rows(
+            self.internal_batch_size,
+            total_rows,
+            self.bytes_per_row,
+            self.device,
+            self.common["memory_budget"],
+        )
+
+    def runner(self, total_rows: int) -> ChunkRunner:
+        """A chunk runner sized for ``total_rows`` rows."""
+        return ChunkRunner(self.rows(total_rows))
+
+    def baseline_scores(self, baseline: torch.Tensor) -> torch.Tensor:
+        """``f(baseline)`` per example (no gradient)."""
+        with torch.no_grad():
+            return self.scorer(baseline).detach()
+
+    @contextmanager
+    def seeded(self) -> Iterator[None]:
+        """Draw random numbers from ``seed`` without disturbing the user's global RNG states.
+
+        Captum draws from torch's and (GradientShap) numpy's global generators; both are seeded and restored.
+        """
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        numpy_state = np.random.get_state()
+        try:
+            with torch.random.fork_rng(devices=devices):
+                torch.manual_seed(int(self.common["seed"]))
+                np.random.seed(int(self.common["seed"]) % 2**32)
+                yield
+        finally:
+            np.random.set_state(numpy_state)
+
+
+@dataclass
+class MethodOutput:
+    """What a method returns; ``attribute`` turns it into an ``Attribution``."""
+
+    values: torch.Tensor
+    baseline_outputs: torch.Tensor | None = None
+    baseline_name: str | None = None
+    n_steps: int | None = None
+    info: dict[str, Any] = field(default_factory=dict)

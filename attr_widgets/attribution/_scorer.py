@@ -1,0 +1,87 @@
+"""The scalar function we differentiate: target score of each row of an expanded batch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from ._outputs import OutputSelector, SelectedOutput, gather_scores, select_output
+
+
+@dataclass
+class Scorer:
+    """``scores(x, rows) -> [N]``: model → output selector → target, for rows of an expanded batch.
+
+    ``rows[i]`` is the index of the original example row ``i`` stands for; it picks that example's target
+    class and its batched forward keyword arguments (e.g. an attention mask).
+    """
+
+    model: nn.Module
+    output: OutputSelector
+    target: torch.Tensor | Callable[[torch.Tensor], torch.Tensor]
+    kwarg_names: tuple[str, ...] = ()
+    batched_kwargs: tuple[torch.Tensor, ...] = ()
+    static_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def kwargs(self, rows: torch.Tensor | None) -> dict[str, Any]:
+        """Forward keyword arguments for the given rows."""
+        kwargs = dict(self.static_kwargs)
+        for name, value in zip(self.kwarg_names, self.batched_kwargs, strict=False):
+            kwargs[name] = value if rows is None else value[rows]
+        return kwargs
+
+    def raw(self, x: torch.Tensor, rows: torch.Tensor | None = None) -> Any:
+        """The model's raw output on ``x``."""
+        return self.model(x, **self.kwargs(rows))
+
+    def logits(self, x: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """The selected ``[N, classes]`` output on ``x``."""
+        return select_output(self.raw(x, rows), self.output, batch_size=x.shape[0])
+
+    def __call__(self, x: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """Target scores ``[N]`` on ``x``."""
+        return gather_scores(self.logits(x, rows), self.target, rows)
+
+    @property
+    def callable_target(self) -> bool:
+        """Whether the target is a callable on the output (rather than class indices)."""
+        return callable(self.target) and not isinstance(self.target, torch.Tensor)
+
+    def captum_module(self) -> SelectedOutput:
+        """An ``nn.Module`` view for Captum: ``[N, classes]``, or ``[N]`` scores for a callable target."""
+        return SelectedOutput(
+            self.model,
+            self.output,
+            self.target if self.callable_target else None,  # type: ignore[arg-type]
+            self.kwarg_names,
+            self.static_kwargs,
+        )
+
+    def captum_target(self) -> torch.Tensor | None:
+        """The ``target`` argument Captum gets (None when the module already returns scores)."""
+        return None if self.callable_target else self.target  # type: ignore[return-value]
+
+    def captum_extra_args(self) -> tuple[torch.Tensor, ...] | None:
+        """Batched forward keyword arguments as Captum's ``additional_forward_args`` (expanded by Captum)."""
+        return self.batched_kwargs or None
+
+
+def input_gradients(scorer: Scorer, points: torch.Tensor, rows: torch.Tensor | None) -> torch.Tensor:
+    """∇ of the target score w.r.t. ``points`` (one row per example), with a clear error if there is none."""
+    points = points.detach().requires_grad_(True)
+    with torch.enable_grad():
+        scores = scorer(points, rows)
+        if not scores.requires_grad:
+            raise ValueError(
+                "model: the selected output does not depend differentiably on the inputs (no gradient); "
+                "check "
+                "output= / target= or use a perturbation method (occlusion, feature_ablation)."
+            )
+        (grad,) = torch.autograd.grad(scores.sum(), points, allow_unused=True)
+    if grad is None:
+        raise ValueError("model: the target score does not depend on the inputs (gradient is None).")
+    return grad

@@ -1,0 +1,120 @@
+"""Argument checks that turn bad input into errors naming the argument and what was expected."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import nn
+
+
+def unknown_name_error(argument: str, value: object, known: Iterable[str]) -> ValueError:
+    """A ValueError for an unknown name that suggests the nearest known one (difflib)."""
+    known = list(known)
+    close = difflib.get_close_matches(str(value), known, n=1, cutoff=0.5)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return ValueError(f"{argument}={value!r} is not known.{hint} Expected one of: {', '.join(known)}.")
+
+
+def check_model(model: object) -> nn.Module:
+    """Require a torch.nn.Module."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+    return model
+
+
+def check_inputs(inputs: object, device: torch.device, *, floating: bool = True) -> torch.Tensor:
+    """Require a batched tensor of finite values; return a detached copy on ``device``.
+
+    ``floating=False`` admits integer inputs (token ids for layer methods on embeddings).
+    """
+    if not isinstance(inputs, torch.Tensor):
+        raise TypeError(
+            f"inputs must be a torch.Tensor with a batch dimension [B, ...], got {type(inputs).__name__}."
+        )
+    if inputs.dim() < 1 or inputs.shape[0] == 0:
+        raise ValueError(
+            f"inputs must have a non-empty batch dimension [B, ...], got shape {tuple(inputs.shape)}."
+        )
+    if inputs.is_floating_point():
+        if not torch.isfinite(inputs).all():
+            bad = int((~torch.isfinite(inputs)).sum())
+            raise ValueError(f"inputs contains {bad} NaN or Inf value(s); attributions need finite inputs.")
+    elif floating:
+        raise TypeError(
+            f"inputs must be a floating-point tensor for this method, got dtype {inputs.dtype}; integer "
+            "inputs "
+            "(token ids) are attributed through layer=... with method='layer_integrated_gradients'."
+        )
+    elif inputs.is_complex():
+        raise TypeError("inputs must be real-valued, got a complex tensor.")
+    return inputs.detach().to(device)
+
+
+def check_n_steps(n_steps: object, *, minimum: int = 1) -> int | str:
+    """Require a positive int (at least ``minimum``) or "auto"."""
+    if n_steps == "auto":
+        return "auto"
+    if isinstance(n_steps, bool) or not isinstance(n_steps, int):
+        raise TypeError(f"n_steps must be an int or 'auto', got {n_steps!r}.")
+    if n_steps < minimum:
+        raise ValueError(f"n_steps must be at least {minimum} for this integration rule, got {n_steps}.")
+    return n_steps
+
+
+def check_internal_batch_size(value: object) -> int | str | None:
+    """Require None, "auto" or a positive int."""
+    if value is None or value == "auto":
+        return value  # type: ignore[return-value]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"internal_batch_size must be a positive int, 'auto' or None, got {value!r}.")
+    return value
+
+
+def resolve_layer(model: nn.Module, layer: object) -> tuple[nn.Module, str]:
+    """Find ``layer`` (a submodule or its dotted name) in ``model``; return (module, name)."""
+    named = dict(model.named_modules())
+    if isinstance(layer, str):
+        if layer not in named:
+            raise unknown_name_error("layer", layer, [n for n in named if n])
+        return named[layer], layer
+    if isinstance(layer, nn.Module):
+        for name, module in named.items():
+            if module is layer:
+                return module, name
+        raise ValueError(
+            f"layer={type(layer).__name__}(...) is not a submodule of the model; pass one of "
+            "model.named_modules() "
+            "(the module object or its dotted name)."
+        )
+    raise TypeError(
+        f"layer must be an nn.Module inside the model or its dotted name, got {type(layer).__name__}."
+    )
+
+
+def check_finite_result(values: torch.Tensor, method: str) -> None:
+    """Raise when an attribution came back with NaN/Inf (a non-differentiable or exploding model)."""
+    if values.is_floating_point() and not torch.isfinite(values).all():
+        raise ValueError(
+            f"method={method!r} produced NaN/Inf attributions; the model's output is not differentiable "
+            "(or overflows) at these inputs."
+        )
+
+
+def plain(value: Any) -> Any:
+    """Plain-data (JSON-able) form of a setting, for Attribution.to_dict()."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().tolist() if value.numel() <= 4096 else f"tensor{tuple(value.shape)}"
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, nn.Module):
+        return type(value).__name__
+    if callable(value):
+        return getattr(value, "__qualname__", None) or getattr(value, "__name__", None) or repr(value)
+    return repr(value)
