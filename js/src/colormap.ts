@@ -11,17 +11,17 @@ type Rgb = [number, number, number];
 type Stops = Rgb[];
 
 // Positive reds and negative blues share their hues across modes, so a colour means the same thing everywhere.
+// The ramps stay saturated: weak values are already faint through their alpha (see `overlayAlpha`), and a pale
+// colour would be indistinguishable from a bright image pixel.
 const REDS: Stops = [
-  [254, 224, 210],
   [252, 146, 114],
   [239, 59, 44],
   [165, 15, 21],
 ];
 const BLUES: Stops = [
-  [222, 235, 247],
-  [140, 190, 224],
-  [49, 130, 189],
-  [8, 69, 148],
+  [107, 174, 214],
+  [33, 113, 181],
+  [8, 48, 107],
 ];
 // Magnitude without sign: viridis, reversed (large = dark violet), distinct from the red/blue of the signed modes.
 const VIRIDIS: Stops = [
@@ -92,10 +92,12 @@ export function normalise(mode: SignMode, v: number, extent: number): number {
   return Math.min(1, magnitudeOf(mode, v) / extent);
 }
 
-/**
- * Composite the heatmap over the RGBA image (same H×W) into `out`. Each pixel's overlay alpha is
- * `opacity · |t|^0.7`: zero attribution leaves the image untouched, strong attribution covers it.
- */
+/** Overlay alpha of a normalised value: zero attribution leaves the image untouched, the extent covers it. */
+export function overlayAlpha(t: number, opacity: number): number {
+  return opacity * Math.pow(Math.min(1, Math.abs(t)), 0.7);
+}
+
+/** Composite the heatmap over the RGBA image (same H×W) into `out`, with `overlayAlpha` per pixel. */
 export function composite(
   image: Uint8ClampedArray,
   heatmap: Float32Array | null,
@@ -112,7 +114,7 @@ export function composite(
     let b = image[o + 2];
     if (heatmap !== null) {
       const t = normalise(mode, heatmap[i], extent);
-      const a = opacity * Math.pow(Math.abs(t), 0.7);
+      const a = overlayAlpha(t, opacity);
       if (a > 0) {
         const c = colorOf(mode, t);
         r = r * (1 - a) + c[0] * a;

@@ -28,6 +28,7 @@ const ALL_KEYS: StoreKey[] = [
   "num_classes",
   "top_k",
   "options",
+  "notice",
   "request_seq",
   "result",
   "shown",

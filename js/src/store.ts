@@ -27,6 +27,7 @@ const SYNCED_KEYS: (keyof WidgetTraits)[] = [
   "num_classes",
   "top_k",
   "options",
+  "notice",
   "request_seq",
   "result",
 ];

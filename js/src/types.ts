@@ -78,6 +78,8 @@ export interface WidgetTraits {
   num_classes: number;
   top_k: Prediction[];
   options: Options;
+  /** Why the last change was rejected (shown until the next accepted change); "" when none. */
+  notice: string;
   request_seq: number;
   result: Result | null;
 }

@@ -41,11 +41,8 @@ export function createHeatmap(store: Store): HeatmapView {
     image = img ? decodeRgba(img) : null;
     const shown = store.shown;
     heatmap = shown?.heatmap ? decodeHeatmap(shown.heatmap) : null;
-    if (heatmap && image && (heatmap.height !== image.height || heatmap.width !== image.width)) {
-      throw new Error(
-        `heatmap is ${heatmap.height}×${heatmap.width} but the image is ${image.height}×${image.width}`,
-      );
-    }
+    // A new input of another size arrives before its heatmap: show the image alone until the heatmap comes.
+    if (heatmap && image && (heatmap.height !== image.height || heatmap.width !== image.width)) heatmap = null;
   }
 
   function draw(): void {

@@ -1,5 +1,5 @@
 /** The colour scale under the image: a gradient bar for the current sign mode with the scale's values as ticks. */
-import { colorOf, formatValue, legendTicks } from "../colormap";
+import { colorOf, formatValue, legendTicks, overlayAlpha } from "../colormap";
 import { h } from "../dom";
 import type { Store, StoreKey } from "../store";
 import type { SignMode } from "../types";
@@ -11,14 +11,15 @@ const CAPTIONS: Record<SignMode, string> = {
   signed: "attribution: negative ← 0 → positive",
 };
 
-/** CSS linear-gradient of the mode's colour map, left to right as the ticks run. */
+/** CSS linear-gradient of the mode's colour map as the overlay draws it (colour and alpha), left to right. */
 export function gradientCss(mode: SignMode, stops = 16): string {
   const colours: string[] = [];
   for (let i = 0; i <= stops; i++) {
     const u = i / stops;
     const t = mode === "signed" ? 2 * u - 1 : u;
     const [r, g, b] = colorOf(mode, t);
-    colours.push(`rgb(${Math.round(r)}, ${Math.round(g)}, ${Math.round(b)})`);
+    const a = overlayAlpha(t, 1);
+    colours.push(`rgba(${Math.round(r)}, ${Math.round(g)}, ${Math.round(b)}, ${a.toFixed(3)})`);
   }
   return `linear-gradient(to right, ${colours.join(", ")})`;
 }

@@ -15,14 +15,10 @@ export function createStatus(store: Store): StatusView {
     h("span", { class: "aw-spinner", "aria-hidden": "true" }),
     h("span", { class: "aw-busy-text" }, "computing…"),
   );
+  const title = h("div", { class: "aw-error-title" });
   const message = h("pre", { class: "aw-error-message" });
-  const error = h(
-    "div",
-    { class: "aw-error", role: "alert" },
-    h("div", { class: "aw-error-title" }, "Attribution failed"),
-    message,
-    h("div", { class: "aw-error-hint" }, "The kernel raised this error; the full traceback is in the kernel's log."),
-  );
+  const hint = h("div", { class: "aw-error-hint" });
+  const error = h("div", { class: "aw-error", role: "alert" }, title, message, hint);
   error.hidden = true;
 
   function update(changed: Set<StoreKey>): void {
@@ -30,10 +26,18 @@ export function createStatus(store: Store): StatusView {
       busy.hidden = !store.busy;
       busy.dataset.busy = String(store.busy);
     }
-    if (changed.has("shown")) {
-      const text = store.shown?.error ?? null;
-      error.hidden = text === null;
-      message.textContent = text ?? "";
+    if (changed.has("shown") || changed.has("notice")) {
+      // A failed computation outranks a rejected change: its heatmap is missing, the other's is still valid.
+      const failure = store.shown?.error ?? null;
+      const notice = store.get("notice");
+      error.hidden = failure === null && notice === "";
+      error.dataset.kind = failure !== null ? "failure" : notice !== "" ? "rejected" : "none";
+      title.textContent = failure !== null ? "Attribution failed" : "Change rejected";
+      message.textContent = failure ?? notice;
+      hint.textContent =
+        failure !== null
+          ? "The kernel raised this error (also logged there). Change a control to try again."
+          : "The previous value is kept; the heatmap above is still current.";
     }
   }
 

@@ -1,0 +1,301 @@
+"""AttributionWidget: an image classifier's attribution heatmap, live in Jupyter.
+
+The widget only holds state and calls :mod:`attr_widgets.attribution`; recomputation, sequence numbers and
+error
+reporting live in :class:`~attr_widgets.widgets._recompute.Recomputing`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import numpy as np
+import torch
+import traitlets
+from torch import nn
+
+from attr_widgets.attribution import Attribution, predict
+
+from ._options import BASELINES, SIGN_MODES, choice_list, method_choices
+from ._recompute import Recomputing, Request
+from ._serialize import binary_array, display_rgba, unpack
+from ._traits import (
+    BinaryArray,
+    BoundedFloat,
+    BoundedInt,
+    Choice,
+    ClassIndex,
+    ImageTensor,
+    InvalidValueError,
+    reject,
+)
+
+BUNDLE = Path(__file__).resolve().parent.parent / "static" / "widget.js"
+TOP_K = 5
+MAX_STEPS = 2000
+_ALL_CLASSES = 2**31 - 1  # predict() returns min(k, classes) classes: this asks for all of them
+
+
+def _require_bundle() -> None:
+    if not BUNDLE.is_file():
+        raise RuntimeError(
+            f"The widget's JavaScript bundle {BUNDLE} is missing. Install the package with pip (its build "
+            "hook runs the bundler), or build it by hand: cd js && npm install && npm run build."
+        )
+
+
+def _first_conv(model: nn.Module) -> tuple[str, nn.Conv2d] | None:
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Conv2d):
+            return name, module
+    return None
+
+
+def _model_failure(model: nn.Module, x: torch.Tensor, exc: BaseException) -> ValueError:
+    """The model's own error on ``inputs``, re-raised with what the widget knows about the mismatch."""
+    message = f"inputs: the model raised {type(exc).__name__} on an input of shape {tuple(x.shape)}: {exc}"
+    conv = _first_conv(model)
+    if conv is not None and conv[1].in_channels != x.shape[1]:
+        message += (
+            f"\nThe model's first convolution ({conv[0] or 'the model'}: {conv[1]}) expects "
+            f"{conv[1].in_channels} channel(s) but inputs has {x.shape[1]}; "
+            f"pass [1, {conv[1].in_channels}, H, W]."
+        )
+    if x.shape[1] > 4 and x.shape[-1] in (1, 3, 4):
+        message += "\ninputs looks channels-last ([H, W, C]); use x.permute(2, 0, 1)."
+    return ValueError(message)
+
+
+def _check_labels(labels: object, classes: int) -> list[str]:
+    if labels is None:
+        return [str(i) for i in range(classes)]
+    if isinstance(labels, Mapping):
+        return [str(labels.get(i, i)) for i in range(classes)]
+    if isinstance(labels, str) or not isinstance(labels, Sequence):
+        raise TypeError(
+            f"labels must be a sequence of class names or a dict {{index: name}}, got {labels!r}."
+        )
+    if len(labels) != classes:
+        raise ValueError(f"labels has {len(labels)} names but the model has {classes} classes.")
+    return [str(name) for name in labels]
+
+
+class AttributionWidget(Recomputing, anywidget.AnyWidget):
+    """Attribution heatmap of an image classifier with live controls.
+
+    ``display(AttributionWidget(model, x))`` shows the input with the attribution overlaid, the top-5
+    classes, and
+    controls for the method, target, baseline, integration steps, sign mode and opacity. Every control is a
+    public
+    trait: ``w.method = "saliency"`` from Python does what the selector does. Changes from Python recompute
+    before
+    the assignment returns (errors raise there); changes in the browser recompute on a background thread,
+    newest
+    request first (``w.wait()`` blocks until it is done and raises its error, if any).
+
+    Args:
+        model: a ``torch.nn.Module`` image classifier, on any device; it is never modified.
+        inputs: one image, ``[1, C, H, W]`` or ``[C, H, W]`` (tensor or numpy array), as the model expects it.
+        tokenizer: for text models; not supported by this widget yet.
+        labels: class names (a sequence with one name per class, or a dict ``{index: name}``).
+        target: the class to explain; None (default) follows the top predicted class.
+        method: attribution method (one of ``w.options["methods"]``).
+        baseline: "zeros", "blur" or "uniform" (methods with a baseline).
+        n_steps: integration steps for integrated gradients.
+        output: selector for models that return tuples, dicts or objects (see ``attr_widgets.attribute``).
+        methods: the methods offered in the selector (default: the image methods that need no extra options).
+        opacity: heatmap opacity over the image, 0..1.
+        sign_mode: "positive", "negative", "absolute" or "signed".
+        outlier_percent: the colour scale ends at this top percentile of magnitudes (Captum's default is 2).
+        canvas_size: display size of the longer image side, in CSS pixels.
+    """
+
+    _esm = BUNDLE
+
+    # Controls (the view writes them too).
+    method = Choice("integrated_gradients").tag(sync=True)
+    target = ClassIndex(0).tag(sync=True)
+    baseline = Choice("zeros", [value for value, _ in BASELINES]).tag(sync=True)
+    n_steps = BoundedInt(50, 1, MAX_STEPS).tag(sync=True)
+    opacity = BoundedFloat(0.75, 0.0, 1.0).tag(sync=True)
+    sign_mode = Choice("signed", [value for value, _ in SIGN_MODES]).tag(sync=True)
+    outlier_percent = BoundedFloat(2.0, 0.0, 50.0).tag(sync=True)
+    canvas_size = BoundedInt(320, 64, 2048).tag(sync=True)
+    # The input (Python only; the view gets its display form in `image`).
+    inputs = ImageTensor()
+    # State written by Python only.
+    image = BinaryArray(allow_none=True, default_value=None).tag(sync=True)
+    labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    num_classes = traitlets.Int(0).tag(sync=True)
+    top_k = traitlets.List(traitlets.Dict()).tag(sync=True)
+    options = traitlets.Dict().tag(sync=True)
+    notice = traitlets.Unicode("").tag(sync=True)
+    request_seq = traitlets.Int(0).tag(sync=True)
+    result = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+
+    def __init__(
+        self,
+        model: nn.Module,
+        inputs: torch.Tensor | np.ndarray,
+        *,
+        tokenizer: Any = None,
+        labels: Sequence[str] | Mapping[int, str] | None = None,
+        target: int | None = None,
+        method: str = "integrated_gradients",
+        baseline: str = "zeros",
+        n_steps: int = 50,
+        output: Any = None,
+        methods: Sequence[str] | None = None,
+        opacity: float = 0.75,
+        sign_mode: str = "signed",
+        outlier_percent: float = 2.0,
+        canvas_size: int = 320,
+    ) -> None:
+        _require_bundle()
+        if tokenizer is not None:
+            raise NotImplementedError(
+                "tokenizer=: AttributionWidget explains image classifiers; text models are not supported yet."
+            )
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+        self._model = model
+        self._output = output
+        method_options = method_choices(methods)
+        self._choices = {"method": [m["value"] for m in method_options]}
+        self._init_recompute()
+
+        self._input_dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
+        x = self._validate_trait("inputs", inputs)
+        self._load_predictions(x)
+        names = _check_labels(labels, self._num_classes)
+        self._target_follows_top = target is None
+        controls = {
+            name: self._validate_trait(name, value)
+            for name, value in (
+                ("method", method),
+                ("target", target),
+                ("baseline", baseline),
+                ("n_steps", n_steps),
+                ("opacity", opacity),
+                ("sign_mode", sign_mode),
+                ("outlier_percent", outlier_percent),
+                ("canvas_size", canvas_size),
+            )
+        }
+        first = Request(
+            1, controls["method"], controls["target"], controls["baseline"], controls["n_steps"], x
+        )
+        attribution = self._compute(first)  # errors in the first computation raise from the constructor
+        super().__init__(
+            inputs=x,
+            image=binary_array(display_rgba(x)),
+            labels=names,
+            num_classes=self._num_classes,
+            top_k=self._top_k(names),
+            options={
+                "methods": method_options,
+                "baselines": choice_list(BASELINES),
+                "sign_modes": choice_list(SIGN_MODES),
+            },
+            request_seq=1,
+            result=self._payload(first, attribution, self._last_elapsed_ms),
+            **controls,
+        )
+        self._seq = 1
+        self._attribution = attribution
+        self._ready = True
+
+    # -- public read-only state
+    # --------------------------------------------------------------------------------
+    @property
+    def model(self) -> nn.Module:
+        """The explained model (never modified by the widget)."""
+        return self._model
+
+    @property
+    def attribution(self) -> Attribution | None:
+        """The :class:`Attribution` on screen, or None when the newest request failed."""
+        return self._attribution
+
+    @property
+    def heatmap(self) -> np.ndarray | None:
+        """The ``[H, W]`` float32 heatmap on screen (attribution summed over channels), or None."""
+        result = self.result
+        return None if result is None or result.get("heatmap") is None else unpack(result["heatmap"])
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """Softmax probability of every class for the current input."""
+        return self._probs.copy()
+
+    # -- what the recomputation needs
+    # --------------------------------------------------------------------------
+    def _validate_trait(self, name: str, value: Any) -> Any:
+        return self.traits()[name]._validate(self, value)
+
+    def _predictions(self, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(probability of every class, classes by decreasing probability); model errors name ``inputs``."""
+        try:
+            probs, indices = predict(self._model, x, output=self._output, k=_ALL_CLASSES)
+        except (ValueError, TypeError):
+            raise
+        except Exception as exc:
+            raise _model_failure(self._model, x, exc) from exc
+        full = np.zeros(probs.shape[1], dtype=np.float64)
+        order = indices[0].cpu().numpy()
+        full[order] = probs[0].detach().cpu().double().numpy()
+        return full, order
+
+    def _load_predictions(self, x: torch.Tensor) -> None:
+        self._probs, self._order = self._predictions(x)
+        self._num_classes = int(self._probs.shape[0])
+
+    def _top_class(self) -> int:
+        return int(self._order[0])
+
+    def _top_k(self, names: Sequence[str]) -> list[dict[str, Any]]:
+        return [
+            {"index": int(i), "label": names[int(i)], "prob": float(self._probs[int(i)])}
+            for i in self._order[:TOP_K]
+        ]
+
+    def _target_probability(self, target: int) -> float:
+        return float(self._probs[target])
+
+    @traitlets.validate("inputs")
+    def _check_inputs_on_model(self, proposal: dict[str, Any]) -> torch.Tensor:
+        """A new input must run through the model: its error rejects the value (and shows in the view)."""
+        x = proposal["value"]
+        if not self._ready:
+            return x
+        with self._compute_lock:
+            try:
+                self._validated = (x, self._predictions(x))
+            except (ValueError, TypeError) as exc:
+                raise reject(self, "inputs", InvalidValueError(str(exc))) from exc
+        return x
+
+    @traitlets.observe("inputs")
+    def _on_inputs(self, change: dict[str, Any]) -> None:
+        if not self._ready:
+            return
+        x = change["new"]
+        validated_x, (self._probs, self._order) = self._validated
+        assert validated_x is x, "inputs changed without validation"
+        self._num_classes = int(self._probs.shape[0])
+        with self._requests_suspended(), self.hold_sync():
+            self.image = binary_array(display_rgba(x))
+            self.num_classes = self._num_classes
+            self.top_k = self._top_k(self.labels)
+            if self._target_follows_top or self.target >= self._num_classes:
+                self.target = self._top_class()
+        self._request()
+
+    @traitlets.observe("method", "target", "baseline", "n_steps")
+    def _on_control(self, change: dict[str, Any]) -> None:
+        if change["name"] == "target" and not self._suspended:
+            self._target_follows_top = False
+        self._request()

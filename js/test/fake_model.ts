@@ -1,0 +1,138 @@
+/** An in-memory stand-in for anywidget's model: get/set/on/off/save_changes with change events. */
+import type { AnyModel } from "@anywidget/types";
+import { encodeFloat32 } from "../src/codecs";
+import type { BinaryArray, Result, WidgetTraits } from "../src/types";
+
+type Handler = (...args: unknown[]) => void;
+
+export class FakeModel {
+  saved: Partial<WidgetTraits>[] = [];
+  private values: WidgetTraits;
+  private pending: Partial<WidgetTraits> = {};
+  private handlers = new Map<string, Set<Handler>>();
+
+  constructor(values: WidgetTraits) {
+    this.values = { ...values };
+  }
+
+  get<K extends keyof WidgetTraits>(key: K): WidgetTraits[K] {
+    return this.values[key];
+  }
+
+  /** A set made by the view (collected until save_changes). */
+  set<K extends keyof WidgetTraits>(key: K, value: WidgetTraits[K]): void {
+    this.values[key] = value;
+    this.pending[key] = value;
+    this.fire(`change:${String(key)}`, value);
+  }
+
+  save_changes(): void {
+    this.saved.push(this.pending);
+    this.pending = {};
+  }
+
+  /** A change coming from the kernel. */
+  kernelSet<K extends keyof WidgetTraits>(key: K, value: WidgetTraits[K]): void {
+    this.values[key] = value;
+    this.fire(`change:${String(key)}`, value);
+  }
+
+  on(event: string, handler: Handler): void {
+    if (!this.handlers.has(event)) this.handlers.set(event, new Set());
+    this.handlers.get(event)!.add(handler);
+  }
+
+  off(event?: string | null, handler?: Handler | null): void {
+    if (!event) return this.handlers.clear();
+    if (!handler) return void this.handlers.delete(event);
+    this.handlers.get(event)?.delete(handler);
+  }
+
+  listenerCount(): number {
+    let n = 0;
+    for (const set of this.handlers.values()) n += set.size;
+    return n;
+  }
+
+  send(): void {}
+
+  widget_manager = { get_model: () => Promise.reject(new Error("no models")) };
+
+  asModel(): AnyModel<WidgetTraits> {
+    return this as unknown as AnyModel<WidgetTraits>;
+  }
+
+  private fire(event: string, value: unknown): void {
+    for (const handler of this.handlers.get(event) ?? []) handler(undefined, value);
+  }
+}
+
+export function heatmap(values: number[], height: number, width: number): BinaryArray {
+  return encodeFloat32(new Float32Array(values), [height, width]);
+}
+
+export function rgba(height: number, width: number, grey = 128): BinaryArray {
+  const data = new Uint8Array(height * width * 4).fill(grey);
+  return { view: new DataView(data.buffer), dtype: "uint8", shape: [height, width, 4] };
+}
+
+export function result(seq: number, extra: Partial<Result> = {}): Result {
+  return {
+    seq,
+    method: "integrated_gradients",
+    target: 1,
+    baseline: "zeros",
+    n_steps: 50,
+    heatmap: heatmap([1, -2, 0.5, 0], 2, 2),
+    completeness: { delta: 1e-4, relative: 2e-3, fx: 3, fb: 1 },
+    target_prob: 0.9,
+    error: null,
+    elapsed_ms: 12,
+    ...extra,
+  };
+}
+
+export function traits(extra: Partial<WidgetTraits> = {}): WidgetTraits {
+  return {
+    method: "integrated_gradients",
+    target: 1,
+    baseline: "zeros",
+    n_steps: 50,
+    opacity: 0.75,
+    sign_mode: "signed",
+    outlier_percent: 0,
+    canvas_size: 320,
+    image: rgba(2, 2),
+    labels: ["cat", "dog", "fox"],
+    num_classes: 3,
+    top_k: [
+      { index: 1, label: "dog", prob: 0.9 },
+      { index: 0, label: "cat", prob: 0.07 },
+      { index: 2, label: "fox", prob: 0.03 },
+    ],
+    options: {
+      methods: [
+        { value: "saliency", label: "Saliency", uses_baseline: false, uses_steps: false, completeness: false },
+        {
+          value: "integrated_gradients",
+          label: "Integrated Gradients",
+          uses_baseline: true,
+          uses_steps: true,
+          completeness: true,
+        },
+      ],
+      baselines: [
+        { value: "zeros", label: "Zeros" },
+        { value: "blur", label: "Blurred" },
+      ],
+      sign_modes: [
+        { value: "positive", label: "Positive" },
+        { value: "signed", label: "Signed" },
+      ],
+    },
+    notice: "",
+    request_seq: 1,
+    result: result(1),
+    ...extra,
+  };
+}

@@ -1,0 +1,104 @@
+import type { RenderProps } from "@anywidget/types";
+import { afterEach, describe, expect, it } from "vitest";
+import widget from "../src/index";
+import type { WidgetTraits } from "../src/types";
+import { FakeModel, result, traits } from "./fake_model";
+
+function mount(model: FakeModel): { el: HTMLElement; cleanup: () => void } {
+  const el = document.createElement("div");
+  document.body.append(el);
+  const props = { model: model.asModel(), el, experimental: {} } as unknown as RenderProps<WidgetTraits>;
+  const cleanup = widget.render(props) as () => void;
+  return { el, cleanup };
+}
+
+afterEach(() => document.body.replaceChildren());
+
+describe("render", () => {
+  it("builds every view from the model's state", () => {
+    const { el } = mount(new FakeModel(traits()));
+    const root = el.querySelector<HTMLElement>(".aw-root")!;
+    expect(root.dataset.seq).toBe("1");
+    expect(root.dataset.busy).toBe("false");
+    expect(el.querySelectorAll(".aw-target")).toHaveLength(3);
+    expect(el.querySelector(".aw-target.aw-on .aw-target-label")?.textContent).toBe("dog");
+    expect(el.querySelector<HTMLSelectElement>('[data-control="method"]')!.value).toBe("integrated_gradients");
+    expect(el.querySelector(".aw-title")?.textContent).toBe("Integrated Gradients");
+    expect(el.querySelector(".aw-subtitle")?.textContent).toBe("for class dog");
+    expect(el.querySelector<HTMLElement>(".aw-badge")!.dataset.level).toBe("good");
+    expect(el.querySelector<HTMLElement>(".aw-error")!.hidden).toBe(true);
+    // legend: signed, extent = max |value| = 2 (outlier_percent 0)
+    const ticks = [...el.querySelectorAll(".aw-tick")].map((t) => t.textContent);
+    expect(ticks).toEqual(["-2", "-1", "0", "+1", "+2"]);
+  });
+
+  it("writes the controls to the model as the user uses them", () => {
+    const model = new FakeModel(traits());
+    const { el } = mount(model);
+    el.querySelector<HTMLButtonElement>('[data-control="baseline"] [data-value="blur"]')!.click();
+    const select = el.querySelector<HTMLSelectElement>('[data-control="method"]')!;
+    select.value = "saliency";
+    select.dispatchEvent(new Event("change"));
+    el.querySelector<HTMLButtonElement>('.aw-target[data-index="0"]')!.click();
+    el.querySelector<HTMLButtonElement>('[data-control="sign_mode"] [data-value="positive"]')!.click();
+    expect(model.saved).toEqual([{ baseline: "blur" }, { method: "saliency" }, { target: 0 }, { sign_mode: "positive" }]);
+    expect(el.querySelector<HTMLElement>(".aw-root")!.dataset.busy).toBe("true");
+    expect(el.querySelector<HTMLElement>(".aw-busy")!.hidden).toBe(false);
+  });
+
+  it("disables the controls a method does not read", () => {
+    const model = new FakeModel(traits());
+    const { el } = mount(model);
+    model.kernelSet("method", "saliency");
+    const blur = el.querySelector<HTMLButtonElement>('[data-control="baseline"] [data-value="blur"]')!;
+    expect(blur.disabled).toBe(true);
+    expect(el.querySelector<HTMLInputElement>('[data-control="n_steps"]')!.disabled).toBe(true);
+  });
+
+  it("follows changes made from Python", () => {
+    const model = new FakeModel(traits());
+    const { el } = mount(model);
+    model.kernelSet("sign_mode", "absolute");
+    model.kernelSet("target", 2);
+    expect(el.querySelector(".aw-target.aw-on .aw-target-label")?.textContent).toBe("fox");
+    expect(el.querySelector('[data-control="sign_mode"] .aw-on')).toBeNull(); // "absolute" is not offered here
+    expect(el.querySelector(".aw-legend-caption")?.textContent).toMatch(/^\|attribution\|/);
+  });
+
+  it("shows a failed request in the error box, never a blank view", () => {
+    const model = new FakeModel(traits());
+    const { el } = mount(model);
+    model.kernelSet("request_seq", 2);
+    model.kernelSet("result", result(2, { heatmap: null, completeness: null, error: "RuntimeError: boom" }));
+    const box = el.querySelector<HTMLElement>(".aw-error")!;
+    expect(box.hidden).toBe(false);
+    expect(box.dataset.kind).toBe("failure");
+    expect(box.textContent).toContain("RuntimeError: boom");
+    expect(el.querySelector<HTMLElement>(".aw-badge")!.hidden).toBe(true);
+  });
+
+  it("shows a rejected change as a notice and clears it", () => {
+    const model = new FakeModel(traits());
+    const { el } = mount(model);
+    model.kernelSet("notice", "InvalidValueError: target 7 is out of range");
+    const box = el.querySelector<HTMLElement>(".aw-error")!;
+    expect(box.hidden).toBe(false);
+    expect(box.dataset.kind).toBe("rejected");
+    expect(box.querySelector(".aw-error-title")?.textContent).toBe("Change rejected");
+    model.kernelSet("notice", "");
+    expect(box.hidden).toBe(true);
+  });
+
+  it("cleans up: listeners released and DOM removed", () => {
+    const model = new FakeModel(traits());
+    const before = model.listenerCount();
+    const { el, cleanup } = mount(model);
+    expect(model.listenerCount()).toBeGreaterThan(before);
+    cleanup();
+    expect(model.listenerCount()).toBe(before);
+    expect(el.querySelector(".aw-root")).toBeNull();
+    // Changes after cleanup touch nothing.
+    model.kernelSet("result", result(5));
+    expect(el.childElementCount).toBe(0);
+  });
+});

@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { Store } from "../src/store";
+import { FakeModel, result, traits } from "./fake_model";
+
+describe("Store sequence numbers", () => {
+  it("shows the result that answers the newest request", () => {
+    const model = new FakeModel(traits());
+    const store = new Store(model.asModel());
+    expect(store.shown?.seq).toBe(1);
+    expect(store.busy).toBe(false);
+  });
+
+  it("drops a result older than the newest request and stays busy", () => {
+    const model = new FakeModel(traits());
+    const store = new Store(model.asModel());
+    model.kernelSet("request_seq", 3);
+    expect(store.busy).toBe(true);
+    model.kernelSet("result", result(2));
+    expect(store.shown?.seq).toBe(1);
+    expect(store.dropped).toBe(1);
+    model.kernelSet("result", result(3));
+    expect(store.shown?.seq).toBe(3);
+    expect(store.busy).toBe(false);
+  });
+
+  it("treats results as stale as soon as a compute control changes here", () => {
+    const model = new FakeModel(traits());
+    const store = new Store(model.asModel());
+    store.setControl("method", "saliency");
+    expect(store.busy).toBe(true);
+    // The kernel answers an older request before it has seen the change: not shown.
+    model.kernelSet("result", result(1, { method: "integrated_gradients" }));
+    expect(store.shown?.seq).toBe(1);
+    expect(store.dropped).toBe(1);
+    model.kernelSet("request_seq", 2);
+    model.kernelSet("result", result(2, { method: "saliency" }));
+    expect(store.shown?.method).toBe("saliency");
+    expect(store.busy).toBe(false);
+  });
+
+  it("does not wait for the kernel after a view-only change", () => {
+    const model = new FakeModel(traits());
+    const store = new Store(model.asModel());
+    store.setControl("opacity", 0.2);
+    store.setControl("sign_mode", "absolute");
+    expect(store.busy).toBe(false);
+    expect(model.saved).toEqual([{ opacity: 0.2 }, { sign_mode: "absolute" }]);
+  });
+
+  it("sends nothing when a control is set to its current value", () => {
+    const model = new FakeModel(traits());
+    const store = new Store(model.asModel());
+    store.setControl("method", "integrated_gradients");
+    expect(model.saved).toEqual([]);
+    expect(store.busy).toBe(false);
+  });
+
+  it("notifies subscribers and unbinds every model listener on dispose", () => {
+    const model = new FakeModel(traits());
+    const before = model.listenerCount();
+    const store = new Store(model.asModel());
+    expect(model.listenerCount()).toBeGreaterThan(before);
+    const seen: string[][] = [];
+    const unsubscribe = store.subscribe((changed) => seen.push([...changed].sort()));
+    model.kernelSet("request_seq", 2);
+    expect(seen).toEqual([["busy", "request_seq"]]);
+    unsubscribe();
+    store.dispose();
+    expect(model.listenerCount()).toBe(before);
+  });
+});
