@@ -200,11 +200,6 @@ def _relative(diff: torch.Tensor, scale: torch.Tensor) -> float:
     return float(ratio.max())
 
 
-def _score(model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    with torch.no_grad():
-        return model(x).gather(1, target[:, None]).squeeze(1)
-
-
 def check_axioms(
     model: nn.Module,
     inputs: torch.Tensor,
@@ -228,7 +223,8 @@ def check_axioms(
         model: the user's network (never modified: it is only wrapped).
         inputs: a float batch ``[B, ...]``.
         method: an ``attribute`` method name; ``attribute_options`` are passed through (``n_steps=...``).
-        target, output: as in ``attribute`` (target None: the top class of each example).
+        target: as in ``attribute`` (None: the top class of each example).
+        output: the output selector, as in ``attribute``.
         baseline: one example's baseline (a number or a tensor broadcastable to ``inputs.shape[1:]``).
         axioms: which of ``AXIOMS`` to check.
         rtol: relative tolerance of the equalities (completeness, invariance, linearity, symmetry).
@@ -312,7 +308,11 @@ class _Probe:
         return torch.randn(*shape, generator=self.generator).to(self.x.device, self.x.dtype)
 
     def _gap(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return _score(self.scores, x, target) - _score(self.scores, self.base.expand_as(x), target)
+        return self._score(x, target) - self._score(self.base.expand_as(x), target)
+
+    def _score(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.scores(x).gather(1, target[:, None]).squeeze(1)
 
     def _check(self, axiom: str, measured: float, probes: int, detail: str = "") -> AxiomCheck:
         tol = self.zero_tol if axiom.startswith("sensitivity") else self.rtol
@@ -336,7 +336,7 @@ class _Probe:
         target = self.target.repeat_interleave(k)
         values = self.run(self.scores, probes, target, self.base).flatten(1)
         gap = self._gap(probes, target)
-        applicable = gap.abs() > 1e-6 * (1 + _score(self.scores, self.base[None], target[:1]).abs())
+        applicable = gap.abs() > 1e-6 * (1 + self._score(self.base[None], target[:1]).abs())
         share = values[rows, picked].abs() / gap.abs().clamp_min(_TINY)
         count = int(applicable.sum())
         measured = float(share[applicable].min()) if count else float("inf")
