@@ -1,8 +1,8 @@
 """An LRU cache of attributions keyed by everything that determines them.
 
-The key holds the model's identity, the version counter and storage of every parameter and buffer (any
-in-place update such as ``optimizer.step()`` or ``load_state_dict`` bumps a version), the modules' train/eval
-flags, a hash of the input bytes and the settings. Returning to an earlier setting in a widget is then free,
+The key holds the model's identity, the version counter, storage and norm of every parameter and buffer (an
+in-place update such as ``optimizer.step()`` or ``load_state_dict`` bumps a version; writes through
+``param.data`` change the norm), the modules' train/eval flags, a hash of the input bytes and the settings. Returning to an earlier setting in a widget is then free,
 and changing the weights invalidates the entry.
 """
 
@@ -44,9 +44,14 @@ def tensor_fingerprint(tensor: torch.Tensor) -> tuple:
 def model_fingerprint(model: nn.Module) -> tuple:
     """Identity and state versions of the model: changes whenever weights, buffers or modes change."""
     tensors = [*model.parameters(), *model.buffers()]
+    floating = [t.detach() for t in tensors if t.is_floating_point() and t.numel()]
+    # Version counters miss writes through ``param.data`` (a separate version counter); the norms catch
+    # those at the cost of one read of the weights, cheap next to the forward passes of an attribution.
+    norms = torch.stack([torch.linalg.vector_norm(t.float()) for t in floating]).tolist() if floating else []
     return (
         id(model),
         tuple((t._version, t.data_ptr(), t.requires_grad) for t in tensors),
+        tuple(norms),
         tuple(module.training for module in model.modules()),
     )
 
