@@ -20,7 +20,7 @@ DEFAULT_METHODS = (
 )
 
 METHOD_LABELS = {
-    "saliency": "Saliency (|gradient|)",
+    "saliency": "Saliency (gradient)",
     "input_x_gradient": "Input × Gradient",
     "integrated_gradients": "Integrated Gradients",
     "smoothgrad": "SmoothGrad",

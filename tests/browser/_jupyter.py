@@ -1,9 +1,9 @@
 """Real JupyterLab 4 / Notebook 7 servers and a Chromium page that drives them (DESIGN.md's recipe).
 
-The server runs from this interpreter's environment on a free 127.0.0.1 port with a temporary root, config and
-workspace directory. The page records every request (anything not on the loopback is an offline-promise failure)
-and every console error, runs cells through ``window.jupyterapp``'s commands and reads kernel state with
-``kernel.requestExecute``.
+The server runs from this interpreter's environment on a free 127.0.0.1 port with a temporary root, config
+and workspace directory. The page records every request (anything not on the loopback is an offline-promise
+failure) and every console error, runs cells through ``window.jupyterapp``'s commands and reads kernel state
+with ``kernel.requestExecute``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ ARTIFACTS = REPO / "test-artifacts" / "browser"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 # JupyterLab's news and update checks would reach the internet; they are turned off in settings and config.
-SETTINGS_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+SETTINGS_OVERRIDES = {
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}
+}
 SERVER_CONFIG = {
     "LabApp": {
         "news_url": None,
@@ -68,7 +70,11 @@ def install_settings_overrides() -> None:
 
 def write_notebook(path: Path, cells: list[str]) -> None:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
     nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
     nbformat.write(nb, path)
 
@@ -88,7 +94,8 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def notebook_url(self, name: str) -> str:
-        return f"{self.base_url}/lab/tree/{name}" if self.app == "lab" else f"{self.base_url}/notebooks/{name}"
+        path = f"lab/tree/{name}" if self.app == "lab" else f"notebooks/{name}"
+        return f"{self.base_url}/{path}"
 
     def stop(self) -> None:
         self.process.terminate()
@@ -125,7 +132,8 @@ def start_server(app: str, root: Path) -> Server:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"jupyter {app} exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+            tail = log_path.read_text()[-3000:]
+            raise RuntimeError(f"jupyter {app} exited with {process.returncode}:\n{tail}")
         try:
             with urllib.request.urlopen(f"{server.base_url}/api/status", timeout=2) as response:
                 if response.status == 200:
