@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["distributed_ready", "all_reduce_moments"]
+__all__ = ["distributed_ready", "all_reduce_moments", "all_ranks_agree", "any_rank"]
 
 
 def distributed_ready() -> bool:
@@ -47,8 +47,16 @@ def all_reduce_moments(
 
 
 def all_ranks_agree(flag: bool, device: torch.device, group: Any = None) -> bool:
-    """True only if ``flag`` holds on every rank (a MIN all-reduce, so no rank is left waiting in a collective)."""
+    """True only if ``flag`` holds on every rank (MIN all-reduce: no rank is left waiting in a collective)."""
     dist = torch.distributed
     t = torch.tensor([1.0 if flag else 0.0], device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MIN, group=group)
+    return bool(t.item() == 1.0)
+
+
+def any_rank(flag: bool, device: torch.device, group: Any = None) -> bool:
+    """True if ``flag`` holds on at least one rank (MAX all-reduce)."""
+    dist = torch.distributed
+    t = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX, group=group)
     return bool(t.item() == 1.0)

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from ._blocks import second_moment, shifted_moments
-from ._distributed import all_ranks_agree, all_reduce_moments, distributed_ready
+from ._distributed import all_ranks_agree, all_reduce_moments, any_rank, distributed_ready
 from ._exact import sample_mean, solve_covariances
 from ._result import Projection
 from ._validate import check_k, check_rtol, check_same_samples, check_samples, default_rtol, working_dtype
@@ -208,11 +208,16 @@ class DirectionsAccumulator:
         k = check_k(k)
         tol = check_rtol(rtol)
         stats = self.moments(sync=sync)
+        out_dtype = self._dtype
+        if (self.sync if sync is None else sync) and distributed_ready():
+            # Every rank returns the same dtype, even one that was never fed a (float64) chunk.
+            wide = any_rank(out_dtype == torch.float64, stats.mean.device, self.group)
+            out_dtype = torch.float64 if wide else torch.float32
         n = stats.mean.shape[-1]
-        tol = default_rtol(self._dtype, n) if tol is None else tol
+        tol = default_rtol(out_dtype, n) if tol is None else tol
         if stats.count < 2:
             raise ValueError(f"need at least 2 samples for a covariance; the accumulator holds {stats.count}")
         return solve_covariances(
             stats.mean, stats.covariance, stats.gradient_moment, k, tol,
-            out_dtype=self._dtype, n_samples=stats.count, method="streaming",
+            out_dtype=out_dtype, n_samples=stats.count, method="streaming",
         )
