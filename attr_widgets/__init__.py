@@ -1,5 +1,29 @@
-"""attr_widgets: live, linked attribution widgets for PyTorch models in Jupyter."""
+"""attr_widgets: live, linked attribution widgets for PyTorch models in Jupyter.
+
+The torch-only libraries (``attr_widgets.attribution``, ``attr_widgets.projection``, ``attr_widgets.xdnn``) import
+no widget code; the widgets (``attr_widgets.widgets``) hold traits and call into them.
+"""
+
+from attr_widgets.attribution import Attribution, attribute, methods, predict
+from attr_widgets.widgets import AttributionWidget
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "Attribution",
+    "AttributionWidget",
+    "__version__",
+    "attribute",
+    "load_ipython_extension",
+    "methods",
+    "predict",
+]
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext attr_widgets``: expose the package as ``aw`` in the user namespace."""
+    import attr_widgets
+
+    user_ns = getattr(ipython, "user_ns", None)
+    if isinstance(user_ns, dict):
+        user_ns.setdefault("aw", attr_widgets)
