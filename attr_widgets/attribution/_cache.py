@@ -2,8 +2,8 @@
 
 The key holds the model's identity, the version counter, storage and norm of every parameter and buffer (an
 in-place update such as ``optimizer.step()`` or ``load_state_dict`` bumps a version; writes through
-``param.data`` change the norm), the modules' train/eval flags, a hash of the input bytes and the settings. Returning to an earlier setting in a widget is then free,
-and changing the weights invalidates the entry.
+``param.data`` change the norm), the modules' train/eval flags, a hash of the input bytes and the settings.
+Returning to an earlier setting in a widget is then free, and changing the weights invalidates the entry.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ switches autograd on for the suffix). Only the suffix sees ``n_steps × B`` rows
 
 That is exact when nothing computed before the layer reaches the part after it except through the layer.
 When something does (a residual around the layer, an attention mask built from the inputs), the batched
-suffix cannot line up with the ``B``-row prefix tensors and torch raises a shape error; we then run the
+suffix cannot line up with the ``B``-row prefix tensors and the forward raises (a shape or index error); we then run the
 prefix per example (one row, which broadcasts against that example's steps: still exact, still once per
 example), and as a last resort the prefix on every row, like Captum.
 """
@@ -147,14 +147,14 @@ class LayerGradients:
                     return self._gradient(self.inputs, None, points, rows)
                 except OutOfMemoryError:
                     raise
-                except (RuntimeError, ValueError):
+                except Exception:  # noqa: BLE001 - any shape clash means the prefix reaches the suffix
                     self.strategy = "per_example"
         if self.strategy in ("batched", "per_example"):
             try:
                 return self._per_example(points, rows)
             except OutOfMemoryError:
                 raise
-            except (RuntimeError, ValueError):
+            except Exception:  # noqa: BLE001 - the full strategy re-raises genuine errors
                 self.strategy = "full"
         return self._gradient(self.inputs[rows], rows, points, rows)
 

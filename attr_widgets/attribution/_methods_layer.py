@@ -19,8 +19,11 @@ def token_baseline_ids(request: Request, name: str) -> torch.Tensor:
     option = f"{name}_token_id"
     token = request.options.get(option)
     if token is None:
-        config = getattr(request.model, "config", None)
-        token = getattr(config, option, None)
+        # Hugging Face models carry the id in their config; a wrapper may hold such a model inside.
+        for module in request.model.modules():
+            token = getattr(getattr(module, "config", None), option, None)
+            if token is not None:
+                break
     if token is None:
         raise ValueError(
             f"baseline={name!r} needs the {name} token id: pass {option}=... (e.g. tokenizer.{option}) or "

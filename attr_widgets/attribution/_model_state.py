@@ -43,6 +43,17 @@ def _hook_snapshot(model: nn.Module) -> dict[int, dict[str, set[int]]]:
     }
 
 
+# Hooks defined in these packages are attribution machinery; others belong to the model (Hugging Face models
+# install output-capturing hooks lazily, on their first call with output_attentions=True, and rely on them).
+_ATTRIBUTION_PACKAGES = ("captum", "attr_widgets")
+
+
+def _hook_package(hook: object) -> str:
+    function = getattr(hook, "func", hook)  # functools.partial
+    function = getattr(function, "__func__", function)  # bound method
+    return (getattr(function, "__module__", None) or "").split(".")[0]
+
+
 def _remove_new_hooks(model: nn.Module, snapshot: dict[int, dict[str, set[int]]]) -> None:
     for module in model.modules():
         before = snapshot.get(id(module), {})
@@ -50,8 +61,20 @@ def _remove_new_hooks(model: nn.Module, snapshot: dict[int, dict[str, set[int]]]
             hooks = getattr(module, name, None)
             if not hooks:
                 continue
-            for key in [k for k in hooks if k not in before.get(name, set())]:
-                del hooks[key]
+            added = [key for key in hooks if key not in before.get(name, set())]
+            owners = {key: _hook_package(hooks[key]) for key in added if not isinstance(hooks[key], bool)}
+            for key in added:
+                # The *_with_kwargs / *_always_called dicts hold flags keyed like the hooks they qualify.
+                if owners.get(key, _flag_owner(module, key)) in _ATTRIBUTION_PACKAGES:
+                    del hooks[key]
+
+
+def _flag_owner(module: nn.Module, key: int) -> str:
+    for name in ("_forward_hooks", "_forward_pre_hooks"):
+        hook = (getattr(module, name, None) or {}).get(key)
+        if hook is not None:
+            return _hook_package(hook)
+    return "captum"  # a flag whose hook is gone: it was removed by us above or by its owner
 
 
 @contextmanager
@@ -60,7 +83,8 @@ def preserved_model(model: nn.Module) -> Iterator[nn.Module]:
 
     Restored: each submodule's ``training`` flag, each parameter's ``requires_grad`` and ``.grad``, the values
     of buffers when some module is in training mode (BatchNorm running statistics would otherwise drift), and
-    the hook dictionaries of every submodule (hooks added inside the block are removed).
+    the hook dictionaries of every submodule (hooks that Captum or this package added inside the block are
+    removed; hooks the model installs itself are its own business).
     """
     modules = list(model.modules())
     training = [(module, module.training) for module in modules]

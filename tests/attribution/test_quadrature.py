@@ -133,8 +133,9 @@ def test_auto_steps_reach_the_tolerance_and_equal_the_fixed_rule(rule):
     steps = auto.info["steps"]
     assert auto.n_steps == int(steps.max())
     for example in range(5):
-        fixed = attribute(model, x[example : example + 1], method="integrated_gradients", n_steps=int(steps[example]),
-                          integration=rule)  # fmt: skip
+        one = x[example : example + 1]
+        n = int(steps[example])
+        fixed = attribute(model, one, method="integrated_gradients", n_steps=n, integration=rule)
         torch.testing.assert_close(auto.values[example : example + 1], fixed.values)
     if rule != "gausslegendre":
         # Nested rules reuse every gradient: evaluations equal the final number of nodes.

@@ -141,3 +141,31 @@ def test_bad_n_steps_and_batch_size():
         attribute(small_cnn(), images(), method="integrated_gradients", n_steps=2.5)
     with pytest.raises(ValueError, match="internal_batch_size"):
         attribute(small_cnn(), images(), method="integrated_gradients", internal_batch_size=0)
+
+
+class LazyHookModel(nn.Module):
+    """Installs a hook of its own on first use (as Hugging Face models do for output_attentions)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = small_cnn()
+        self.installed = False
+        self.seen = 0
+
+    def _count(self, module, args, output):
+        self.seen += 1
+
+    def forward(self, x):
+        if not self.installed:
+            self.inner[0].register_forward_hook(self._count)
+            self.installed = True
+        return self.inner(x)
+
+
+def test_hooks_the_model_installs_itself_are_kept():
+    model = LazyHookModel()
+    attribute(model, images(), method="guided_backprop")
+    assert len(model.inner[0]._forward_hooks) == 1
+    before = model.seen
+    model(images())
+    assert model.seen == before + 1
