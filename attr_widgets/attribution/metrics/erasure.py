@@ -92,7 +92,7 @@ def _erase_in_order(
     for step in range(1, int(erasable.max()) + 1):
         count = torch.minimum(erasable, torch.tensor(step, device=erasable.device))
         keep = ~((rank < count[:, None]) & valid)
-        q = _probabilities(predict(keep.to(scores.dtype)), batch)
+        q = _probabilities(predict(keep.to(torch.get_default_dtype())), batch)
         js = js_divergence(probs, q)
         if step == 1:
             js_top = js.clone()

@@ -139,7 +139,10 @@ def model_randomization_check(
     if layers is None:
         names = list(reversed(_execution_order(work, x)))
     else:
-        names = [resolve_layer(model, layer)[1] for layer in layers]
+        try:
+            names = [resolve_layer(model, layer)[1] for layer in layers]
+        except (ValueError, TypeError) as error:
+            raise type(error)(f"layers: {error}") from error
     if not names:
         raise ValueError("layers: the model has no layer with parameters to randomise.")
     generator = torch.Generator().manual_seed(int(seed))
