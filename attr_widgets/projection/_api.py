@@ -1,4 +1,4 @@
-"""Public entry points: :func:`important_directions`, :func:`vector_directions`, :func:`directions_from_covariances`."""
+"""Public entry points: important_directions, vector_directions and directions_from_covariances."""
 
 from __future__ import annotations
 
@@ -102,12 +102,17 @@ def vector_directions(
 ) -> Projection:
     """Seed §4.4: directions for a vector-valued ``f: Rⁿ → Rᵐ`` with ``Π = E[JᵀJ] = Σ_j E[∇f_j ∇f_jᵀ]``.
 
-    The objective becomes ``E[‖f(X) − f(μ + P(X − μ))‖²]``, the sum of the scalar objectives of the components.
+    The objective becomes ``E[‖f(X) − f(μ + P(X − μ))‖²]``, the sum of the components' scalar objectives.
 
     Args:
         acts: ``[..., p, n]`` activations.
         jacobians: ``[..., p, m, n]``, the Jacobian ``J_f`` at each sample (row j is ``∇f_j``).
-        k, method, rtol, oversample, n_iter, generator: as for :func:`important_directions`.
+        k: number of directions.
+        method: as for :func:`important_directions`.
+        rtol: as for :func:`important_directions`.
+        oversample: as for :func:`important_directions`.
+        n_iter: as for :func:`important_directions`.
+        generator: as for :func:`important_directions`.
     """
     acts = check_samples(acts, "acts")
     jacobians = check_samples(jacobians, "jacobians", sample_dims=3, min_samples=1)
@@ -126,21 +131,29 @@ def directions_from_covariances(
     rtol: float | None = None,
     n_samples: int = 0,
 ) -> Projection:
-    """Directions from precomputed statistics: ``μ [..., n]``, ``Σ [..., n, n]`` and ``Π [..., n, n]`` (or None: PCA).
+    """Directions from precomputed ``μ [..., n]``, ``Σ [..., n, n]`` and ``Π [..., n, n]`` (None: PCA).
 
-    Useful when the moments come from elsewhere (a streaming pass, an expected Hessian, a paper's closed form).
+    For moments that come from elsewhere (a streaming pass, an expected Hessian, a closed form).
     ``Σ`` and ``Π`` must be symmetric positive semi-definite; computation is in float64.
     """
-    for name, value, dims in (("mean", mean, 1), ("covariance", covariance, 2), ("gradient_moment", gradient_moment, 2)):
+    for name, value, dims in (
+        ("mean", mean, 1),
+        ("covariance", covariance, 2),
+        ("gradient_moment", gradient_moment, 2),
+    ):
         if value is None:
             continue
         if not isinstance(value, Tensor) or not value.is_floating_point():
             raise TypeError(f"{name} must be a floating torch.Tensor")
         if value.ndim < dims or not bool(torch.isfinite(value).all()):
-            raise ValueError(f"{name} must be a finite tensor with at least {dims} dim(s); got {tuple(value.shape)}")
+            raise ValueError(
+                f"{name} must be a finite tensor with at least {dims} dim(s); got {tuple(value.shape)}"
+            )
     n = mean.shape[-1]
     if covariance.shape != (*mean.shape, n):
-        raise ValueError(f"covariance must have shape {(*mean.shape, n)} to match mean; got {tuple(covariance.shape)}")
+        raise ValueError(
+            f"covariance must have shape {(*mean.shape, n)} to match mean; got {tuple(covariance.shape)}"
+        )
     if gradient_moment is not None and gradient_moment.shape != covariance.shape:
         raise ValueError(
             f"gradient_moment must have the shape of covariance, {tuple(covariance.shape)}; "
@@ -152,8 +165,14 @@ def directions_from_covariances(
     out_dtype = working_dtype(*dtypes)
     tol = default_rtol(out_dtype, n) if tol is None else tol
     return solve_covariances(
-        mean.to(torch.float64), covariance, gradient_moment, k, tol,
-        out_dtype=out_dtype, n_samples=n_samples, method="covariances",
+        mean.to(torch.float64),
+        covariance,
+        gradient_moment,
+        k,
+        tol,
+        out_dtype=out_dtype,
+        n_samples=n_samples,
+        method="covariances",
     )
 
 
@@ -181,7 +200,14 @@ def _solve(
         method = choose_method(p, n, k, oversample)
     if method == "randomized":
         return randomized_directions(
-            acts, grad_rows, grad_weight, k, tol,
-            oversample=oversample, n_iter=n_iter, generator=generator, out_dtype=out_dtype,
+            acts,
+            grad_rows,
+            grad_weight,
+            k,
+            tol,
+            oversample=oversample,
+            n_iter=n_iter,
+            generator=generator,
+            out_dtype=out_dtype,
         )
     return exact_directions(acts, grad_rows, grad_weight, k, tol, out_dtype=out_dtype)

@@ -1,4 +1,4 @@
-"""Collect activations at a module, and gradients of a scalar (or vector) ``f`` with respect to them, from a live model.
+"""Gather activations at a module of a live model, with the gradients of a scalar (or vector) ``f``.
 
 A forward hook on the chosen module swaps its output for a detached copy that requires grad, so that
 ``autograd.grad(f, activation)`` gives ``∇f`` at that layer without computing (or touching) any parameter
@@ -9,7 +9,7 @@ and ``requires_grad``/``.grad`` of parameters are never changed, even when ``f``
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,8 +81,8 @@ class _Capture:
                 return type(_out)([t, *_out[1:]]) if isinstance(_out, list) else (t, *_out[1:])
         else:
             raise TypeError(
-                f"the hooked module returned {type(output).__name__}; expected a tensor or a tuple whose first "
-                "element is a tensor"
+                f"the hooked module returned {type(output).__name__}; expected a tensor or a tuple "
+                "whose first element is a tensor"
             )
         leaf = tensor.detach().requires_grad_(True)
         self.leaves.append(leaf)
@@ -97,7 +97,9 @@ def _resolve_module(model: nn.Module, module: nn.Module | str) -> nn.Module:
         except AttributeError as err:
             raise ValueError(f"module {module!r} is not a submodule of the model: {err}") from err
     if not isinstance(module, nn.Module):
-        raise TypeError(f"module must be an nn.Module inside model or its dotted name; got {type(module).__name__}")
+        raise TypeError(
+            f"module must be an nn.Module inside model or its dotted name; got {type(module).__name__}"
+        )
     if not any(m is module for m in model.modules()):
         raise ValueError("module must be a submodule of model (the hook would never fire)")
     return module
@@ -139,7 +141,8 @@ def _positions_mask(batch: Any, mask: Any, b: int, positions: int, device: torch
         return None
     if not isinstance(mask, Tensor) or mask.numel() != b * positions:
         raise ValueError(
-            f"mask must give one bool per (example, position), {b} x {positions}; got {getattr(mask, 'shape', mask)}"
+            f"mask must give one bool per (example, position), {b} x {positions}; "
+            f"got {getattr(mask, 'shape', mask)}"
         )
     return mask.to(device).reshape(b * positions).bool()
 
@@ -156,10 +159,19 @@ def _samples(t: Tensor, feature_dim: int) -> Tensor:
 
 
 def _iterate(
-    model: nn.Module, module: nn.Module | str, data: Iterable[Any], f: Objective, *,
-    forward: Callable[[nn.Module, Any], Any] | None, feature_dim: int, mask: Any, progress: bool,
-    eval_mode: bool, max_batches: int | None, desc: str,
-) -> Iterator[_Batch]:
+    model: nn.Module,
+    module: nn.Module | str,
+    data: Iterable[Any],
+    f: Objective,
+    *,
+    forward: Callable[[nn.Module, Any], Any] | None,
+    feature_dim: int,
+    mask: Any,
+    progress: bool,
+    eval_mode: bool,
+    max_batches: int | None,
+    desc: str,
+) -> Generator[_Batch, None, None]:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
     if not callable(f):
@@ -265,8 +277,19 @@ def collect(
     """
     parts = []
     with contextlib.closing(
-        _iterate(model, module, data, f, forward=forward, feature_dim=feature_dim, mask=mask, progress=progress,
-                 eval_mode=eval_mode, max_batches=max_batches, desc="collecting")
+        _iterate(
+            model,
+            module,
+            data,
+            f,
+            forward=forward,
+            feature_dim=feature_dim,
+            mask=mask,
+            progress=progress,
+            eval_mode=eval_mode,
+            max_batches=max_batches,
+            desc="collecting",
+        )
     ) as batches:
         parts = list(batches)
     if not parts:
@@ -303,8 +326,19 @@ def accumulate(
     if acc.pca:
         raise ValueError("accumulate() needs an accumulator with pca=False (it feeds gradients)")
     with contextlib.closing(
-        _iterate(model, module, data, f, forward=forward, feature_dim=feature_dim, mask=mask, progress=progress,
-                 eval_mode=eval_mode, max_batches=max_batches, desc="accumulating")
+        _iterate(
+            model,
+            module,
+            data,
+            f,
+            forward=forward,
+            feature_dim=feature_dim,
+            mask=mask,
+            progress=progress,
+            eval_mode=eval_mode,
+            max_batches=max_batches,
+            desc="accumulating",
+        )
     ) as batches:
         for batch in batches:
             if batch.acts.shape[0] == 0:

@@ -45,14 +45,20 @@ def cross_covariance_from_moments(
     cross_covariance: Tensor, cross_gradient_moment: Tensor, k: int, *, rtol: float | None = None
 ) -> CrossCovarianceApproximation:
     """§4.2 from ``Σ_XY [..., n_x, n_y]`` and ``Π_XY [..., n_x, n_y]`` (computed in float64)."""
-    for name, value in (("cross_covariance", cross_covariance), ("cross_gradient_moment", cross_gradient_moment)):
+    for name, value in (
+        ("cross_covariance", cross_covariance),
+        ("cross_gradient_moment", cross_gradient_moment),
+    ):
         if not isinstance(value, Tensor) or not value.is_floating_point():
             raise TypeError(f"{name} must be a floating torch.Tensor of shape [..., n_x, n_y]")
         if value.ndim < 2 or not bool(torch.isfinite(value).all()):
-            raise ValueError(f"{name} must be a finite [..., n_x, n_y] tensor; got shape {tuple(value.shape)}")
+            raise ValueError(
+                f"{name} must be a finite [..., n_x, n_y] tensor; got shape {tuple(value.shape)}"
+            )
     if cross_covariance.shape != cross_gradient_moment.shape:
         raise ValueError(
-            f"cross_gradient_moment must have the shape of cross_covariance, {tuple(cross_covariance.shape)}; "
+            "cross_gradient_moment must have the shape of cross_covariance, "
+            f"{tuple(cross_covariance.shape)}; "
             f"got {tuple(cross_gradient_moment.shape)}"
         )
     k = check_k(k)
@@ -97,7 +103,9 @@ def cross_covariance_directions(
             raise ValueError(f"{name} must have shape {tuple(ref.shape)}; got {tuple(value.shape)}")
     devices = {t.device for t in (acts_x, acts_y, grads_x, grads_y)}
     if len(devices) != 1:
-        raise ValueError(f"acts_x, acts_y, grads_x and grads_y must share a device; got {sorted(map(str, devices))}")
+        raise ValueError(
+            f"acts_x, acts_y, grads_x and grads_y must share a device; got {sorted(map(str, devices))}"
+        )
     p = acts_x.shape[-2]
     xc = acts_x.to(torch.float64) - sample_mean(acts_x).unsqueeze(-2)
     yc = acts_y.to(torch.float64) - sample_mean(acts_y).unsqueeze(-2)

@@ -1,9 +1,10 @@
 """All-reduce of the streaming statistics across a ``torch.distributed`` process group.
 
-Each rank holds ``(count_r, μ_r, M2_r = Σ_i (x_i − μ_r)(x_i − μ_r)ᵀ, S_r = Σ_i d_i d_iᵀ)`` for its shard. Plain
-sums of ``M2_r`` would be wrong (each is centred on its own mean), so the merge is done in two reductions:
-first ``Σ count_r`` and ``Σ count_r μ_r`` give the global mean ``μ``; then every rank re-centres its ``M2_r``
-on ``μ`` (``M2_r + count_r (μ_r − μ)(μ_r − μ)ᵀ``, Chan et al.'s parallel update) and the sums are exact.
+Each rank holds ``(count_r, μ_r, M2_r = Σ_i (x_i − μ_r)(x_i − μ_r)ᵀ, S_r = Σ_i d_i d_iᵀ)`` for its shard.
+Plain sums of ``M2_r`` would be wrong (each is centred on its own mean), so merging takes two
+reductions: first ``Σ count_r`` and ``Σ count_r μ_r`` give the global mean ``μ``; then every rank
+re-centres its ``M2_r`` on ``μ`` (``M2_r + count_r (μ_r − μ)(μ_r − μ)ᵀ``, Chan et al.'s parallel update)
+and the sums are exact.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ def all_reduce_moments(
     Every rank must call this (it is a collective) with tensors of the same shapes, dtype float64.
     """
     dist = torch.distributed
-    head = torch.cat([torch.tensor([float(count)], dtype=torch.float64, device=mean.device), (mean * count).flatten()])
+    head = torch.cat(
+        [torch.tensor([float(count)], dtype=torch.float64, device=mean.device), (mean * count).flatten()]
+    )
     dist.all_reduce(head, op=dist.ReduceOp.SUM, group=group)
     total = int(round(head[0].item()))
     if total == 0:

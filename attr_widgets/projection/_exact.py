@@ -32,10 +32,17 @@ def sample_mean(acts: Tensor) -> Tensor:
 
 
 def solve_covariances(
-    mean: Tensor, sigma: Tensor, pi: Tensor | None, k: int, rtol: float, *, out_dtype: torch.dtype,
-    n_samples: int, method: str,
+    mean: Tensor,
+    sigma: Tensor,
+    pi: Tensor | None,
+    k: int,
+    rtol: float,
+    *,
+    out_dtype: torch.dtype,
+    n_samples: int,
+    method: str,
 ) -> Projection:
-    """The covariance route from ``μ``, ``Σ`` and ``Π`` (``None`` means ``Π = I``, i.e. PCA), all ``[..., n(, n)]``."""
+    """The covariance route from ``μ [..., n]``, ``Σ`` and ``Π`` ``[..., n, n]`` (``Π = None``: PCA)."""
     sigma = symmetrize(sigma.to(torch.float64))
     if pi is None:
         # PCA: GᵀA = A, so σ² are the eigenvalues of Σ and P = QQᵀ (P_A = Qσ^½, P_G = Qσ^-½).
@@ -58,7 +65,13 @@ def solve_covariances(
 
 
 def exact_directions(
-    acts: Tensor, grad_rows: Tensor | None, grad_weight: float, k: int, rtol: float, *, out_dtype: torch.dtype,
+    acts: Tensor,
+    grad_rows: Tensor | None,
+    grad_weight: float,
+    k: int,
+    rtol: float,
+    *,
+    out_dtype: torch.dtype,
 ) -> Projection:
     """Exact directions for samples ``acts [..., p, n]`` and gradient rows ``grad_rows [..., q, n]``.
 
@@ -84,7 +97,12 @@ def exact_directions(
 
 
 def _data_route(
-    acts: Tensor, mean: Tensor, grad_rows: Tensor | None, grad_weight: float, k: int, rtol: float,
+    acts: Tensor,
+    mean: Tensor,
+    grad_rows: Tensor | None,
+    grad_weight: float,
+    k: int,
+    rtol: float,
     out_dtype: torch.dtype,
 ) -> Projection:
     p = acts.shape[-2]

@@ -16,8 +16,8 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from ._exact import exact_directions, sample_mean, solve_covariances
 from ._blocks import shifted_moments
+from ._exact import exact_directions, sample_mean, solve_covariances
 from ._result import Projection
 from ._validate import (
     check_generator,
@@ -55,22 +55,30 @@ def mean_hessian_vector_product(
             x = acts[start : start + batch_size].detach().clone().requires_grad_(True)
             y = f(x)
             if not isinstance(y, Tensor) or y.shape != (x.shape[0],):
-                raise ValueError(f"f must map a [b, n] batch to per-sample scalars [b]; got {getattr(y, 'shape', y)}")
+                raise ValueError(
+                    f"f must map a [b, n] batch to per-sample scalars [b]; got {getattr(y, 'shape', y)}"
+                )
             (grad,) = torch.autograd.grad(y.sum(), x, create_graph=True)
             if not grad.requires_grad:  # f is affine in x: its Hessian is zero
                 continue
             for j in range(vectors.shape[-1]):
                 v = vectors[:, j].to(grad.dtype)
-                (hv,) = torch.autograd.grad(grad @ v, x, grad_outputs=torch.ones_like(y), retain_graph=True,
-                                            allow_unused=True)
+                (hv,) = torch.autograd.grad(
+                    grad @ v, x, grad_outputs=torch.ones_like(y), retain_graph=True, allow_unused=True
+                )
                 if hv is not None:
                     out[:, j] += hv.sum(0).to(torch.float64)
     return out / p
 
 
 def _top_abs_eigenpairs(
-    apply: Callable[[Tensor], Tensor], n: int, rank: int, n_iter: int, oversample: int,
-    generator: torch.Generator | None, device: torch.device,
+    apply: Callable[[Tensor], Tensor],
+    n: int,
+    rank: int,
+    n_iter: int,
+    oversample: int,
+    generator: torch.Generator | None,
+    device: torch.device,
 ) -> tuple[Tensor, Tensor]:
     """Top-``rank`` eigenpairs by ``|λ|`` of a symmetric operator known only through ``apply(V) = H V``."""
     width = min(n, rank + oversample)
@@ -111,7 +119,9 @@ def hessian_directions(
         rank: eigenpairs of ``E[H]`` kept in ``"hvp"`` mode (default ``k + oversample``).
         rtol: singular-value cutoff as in :func:`important_directions`.
         batch_size: samples per double-backward pass.
-        n_iter, oversample, generator: subspace-iteration settings for ``"hvp"`` mode.
+        n_iter: power iterations of the subspace iteration in ``"hvp"`` mode.
+        oversample: extra sketch columns in ``"hvp"`` mode.
+        generator: random generator for the ``"hvp"`` sketch.
     """
     acts = check_samples(acts, "acts")
     k = check_k(k)
@@ -128,7 +138,8 @@ def hessian_directions(
             raise TypeError("hessian must be a floating torch.Tensor of shape [..., n, n]")
         if hessian.shape != (*acts.shape[:-2], n, n) or not bool(torch.isfinite(hessian).all()):
             raise ValueError(
-                f"hessian must be a finite tensor of shape {(*acts.shape[:-2], n, n)}; got {tuple(hessian.shape)}"
+                f"hessian must be a finite tensor of shape {(*acts.shape[:-2], n, n)}; "
+                f"got {tuple(hessian.shape)}"
             )
         return _with_dense_pi(acts, absolute_psd(hessian.to(torch.float64)) * 0.5, k, tol, out_dtype)
     assert f is not None

@@ -102,12 +102,11 @@ def randomized_directions(
     x = acts.to(dtype)
     p = x.shape[-2]
     mean64 = sample_mean(acts)
-    mean = mean64.to(dtype)
     op: _CrossOperator | _PCAOperator
     if grad_rows is None:
-        op = _PCAOperator(x, mean, 1.0 / math.sqrt(p))
+        op = _PCAOperator(x, mean64, 1.0 / math.sqrt(p))
     else:
-        op = _CrossOperator(x, mean, grad_rows.to(dtype), 1.0 / math.sqrt(p), math.sqrt(grad_weight))
+        op = _CrossOperator(x, mean64, grad_rows.to(dtype), 1.0 / math.sqrt(p), math.sqrt(grad_weight))
     rows, cols = op.shape
     width = min(k + oversample, rows, cols)
     omega = torch.randn(*x.shape[:-2], cols, width, generator=generator, dtype=dtype, device=x.device)
@@ -127,7 +126,7 @@ def randomized_directions(
         act_basis=act,
         grad_basis=grad,
         singular_values=sv * keep,
-        mean=mean,
+        mean=mean64.to(dtype),
         method="randomized",
         n_samples=p,
     )

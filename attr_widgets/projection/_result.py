@@ -13,7 +13,7 @@ __all__ = ["Projection", "RankDeficiencyWarning"]
 
 
 class RankDeficiencyWarning(UserWarning):
-    """Fewer than ``k`` singular values of ``GᵀA`` were above the cutoff, so fewer directions were returned."""
+    """Fewer than ``k`` singular values of ``GᵀA`` passed the cutoff, so fewer directions were returned."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -24,15 +24,15 @@ class Projection:
     ``E[(f(X) − f(μ + P(X − μ)))²]``; it is invariant to invertible reparameterisations of ``X``.
 
     Attributes:
-        act_basis: ``P_A`` of shape ``[..., n, r]``; its columns span the image of ``P`` (directions in activation
-            space, the ones a slider moves along).
-        grad_basis: ``P_G`` of shape ``[..., n, r]``; its columns span the orthogonal complement of the kernel of
-            ``P`` (read-out directions: ``coords(x) = P_Gᵀ(x − μ)``).
+        act_basis: ``P_A`` of shape ``[..., n, r]``; its columns span the image of ``P`` (directions in
+            activation space, the ones a slider moves along).
+        grad_basis: ``P_G`` of shape ``[..., n, r]``; its columns span the orthogonal complement of the
+            kernel of ``P`` (read-out directions: ``coords(x) = P_Gᵀ(x − μ)``).
         singular_values: ``[..., r]``, descending: the singular values of ``GᵀA`` where ``AAᵀ = Σ`` and
             ``GGᵀ = Π`` are the sample covariance of the activations and the uncentred second moment of the
-            gradients, both normalised by the number of samples. ``σ_i²`` is the share of the linearised variance
-            of ``f`` carried by direction ``i``; with leading batch dims, entries past an item's own rank are 0
-            (and so are the matching basis columns).
+            gradients, both normalised by the number of samples. ``σ_i²`` is the share of the linearised
+            variance of ``f`` carried by direction ``i``; with leading batch dims, entries past an item's own
+            rank are 0 (and so are the matching basis columns).
         mean: ``μ``, the sample mean of the activations, ``[..., n]``.
         method: which algorithm produced the result (``"exact"``, ``"randomized"``, ``"streaming"``, ...).
         n_samples: the number of samples ``p`` the statistics were computed from.
@@ -84,7 +84,7 @@ class Projection:
         return self._expand(self.mean).to(coords.dtype) + coords @ self.act_basis.to(coords.dtype).mT
 
     def __call__(self, x: Tensor) -> Tensor:
-        """Project points: ``μ + P(x − μ)`` for ``x`` of shape ``[..., n]`` (see :meth:`coords` for batches)."""
+        """Project points: ``μ + P(x − μ)`` for ``x [..., n]`` (see :meth:`coords` for batches)."""
         return self.reconstruct(self.coords(x))
 
     def objective(self, f: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
@@ -104,7 +104,9 @@ class Projection:
             raise ValueError(f"x must have shape [..., p, n] (p samples); got {tuple(x.shape)}")
         fx, fpx = f(x), f(self(x))
         if not isinstance(fx, Tensor) or fx.shape != fpx.shape:
-            raise ValueError("f must return a tensor of per-sample values with the same shape for every input")
+            raise ValueError(
+                "f must return a tensor of per-sample values with the same shape for every input"
+            )
         if fx.shape == x.shape[:-1]:
             sq = (fx - fpx).square()
         elif fx.ndim == x.ndim and fx.shape[:-1] == x.shape[:-1]:

@@ -1,4 +1,4 @@
-"""Shared finishing steps: eigen/singular value ordering, rank selection with a cutoff, and sign conventions."""
+"""Shared finishing steps: eigenvalue ordering, rank selection with a cutoff, sign conventions."""
 
 from __future__ import annotations
 

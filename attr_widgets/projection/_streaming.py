@@ -88,16 +88,16 @@ class DirectionsAccumulator:
         return self._count
 
     def _allocate(self, batch: tuple[int, ...], n: int, device: torch.device) -> None:
-        opts = {"dtype": torch.float64, "device": device}
-        self._shift = torch.zeros(*batch, n, **opts)
-        self._sum = torch.zeros(*batch, n, **opts)
-        self._gram = torch.zeros(*batch, n, n, **opts)
-        self._grad_gram = None if self.pca else torch.zeros(*batch, n, n, **opts)
+        vec, mat = (*batch, n), (*batch, n, n)
+        self._shift = torch.zeros(vec, dtype=torch.float64, device=device)
+        self._sum = torch.zeros(vec, dtype=torch.float64, device=device)
+        self._gram = torch.zeros(mat, dtype=torch.float64, device=device)
+        self._grad_gram = None if self.pca else torch.zeros(mat, dtype=torch.float64, device=device)
 
     def update(
         self, acts: Tensor, grads: Tensor | None = None, *, jacobians: Tensor | None = None
     ) -> DirectionsAccumulator:
-        """Fold in a chunk: ``acts [..., m, n]`` with ``grads [..., m, n]`` or ``jacobians [..., m, q, n]``."""
+        """Fold in a chunk ``acts [..., m, n]`` with ``grads [..., m, n]`` or ``jacobians [..., m, q, n]``."""
         acts = check_samples(acts, "acts", min_samples=1)
         rows = self._gradient_rows(acts, grads, jacobians)
         batch, n = tuple(acts.shape[:-2]), acts.shape[-1]
@@ -106,7 +106,8 @@ class DirectionsAccumulator:
         assert self._gram is not None and self._sum is not None and self._shift is not None
         if self._gram.shape[:-2] != batch or self._gram.shape[-1] != n:
             raise ValueError(
-                f"acts chunks must all have shape [*{tuple(self._gram.shape[:-2])}, m, {self._gram.shape[-1]}]; "
+                "acts chunks must all have shape "
+                f"[*{tuple(self._gram.shape[:-2])}, m, {self._gram.shape[-1]}]; "
                 f"got {tuple(acts.shape)}"
             )
         if acts.device != self._gram.device:
@@ -218,6 +219,12 @@ class DirectionsAccumulator:
         if stats.count < 2:
             raise ValueError(f"need at least 2 samples for a covariance; the accumulator holds {stats.count}")
         return solve_covariances(
-            stats.mean, stats.covariance, stats.gradient_moment, k, tol,
-            out_dtype=out_dtype, n_samples=stats.count, method="streaming",
+            stats.mean,
+            stats.covariance,
+            stats.gradient_moment,
+            k,
+            tol,
+            out_dtype=out_dtype,
+            n_samples=stats.count,
+            method="streaming",
         )

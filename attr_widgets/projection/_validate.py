@@ -1,7 +1,7 @@
 """Argument checks shared by the projection entry points.
 
-Every check raises a ``TypeError`` (wrong kind of object) or ``ValueError`` (right kind, bad value) whose message
-names the offending argument and says what was expected, so a notebook user can fix the call without reading code.
+Every check raises a ``TypeError`` (wrong kind of object) or ``ValueError`` (right kind, bad value) whose
+message names the offending argument and says what was expected, so a call can be fixed without the source.
 """
 
 from __future__ import annotations
@@ -54,10 +54,13 @@ def check_samples(value: object, name: str, *, min_samples: int = 2, sample_dims
     p_dim = value.ndim - sample_dims
     if value.shape[p_dim] < min_samples:
         raise ValueError(
-            f"{name} needs at least {min_samples} samples (dim -{sample_dims} is p); got shape {tuple(value.shape)}"
+            f"{name} needs at least {min_samples} samples (dim -{sample_dims} is p); "
+            f"got shape {tuple(value.shape)}"
         )
     if value.shape[-1] < 1:
-        raise ValueError(f"{name} needs at least one feature (last dim n >= 1); got shape {tuple(value.shape)}")
+        raise ValueError(
+            f"{name} needs at least one feature (last dim n >= 1); got shape {tuple(value.shape)}"
+        )
     if value.dtype in (torch.float16, torch.bfloat16):
         value = value.float()
     # amax/amin propagate NaN and Inf without allocating a p×n mask (the randomized route promises not to).
@@ -68,7 +71,7 @@ def check_samples(value: object, name: str, *, min_samples: int = 2, sample_dims
 
 
 def check_same_samples(acts: Tensor, other: Tensor, name: str, *, extra_dims: int = 0) -> None:
-    """Check that ``other`` holds the same samples as ``acts`` (shape, with ``extra_dims`` output dims, and device)."""
+    """Check that ``other`` holds the same samples as ``acts``: shape (plus ``extra_dims``) and device."""
     if other.device != acts.device:
         raise ValueError(f"{name} is on {other.device} but acts is on {acts.device}; put both on one device")
     if extra_dims == 0:
@@ -78,9 +81,14 @@ def check_same_samples(acts: Tensor, other: Tensor, name: str, *, extra_dims: in
             )
         return
     expected = (*acts.shape[:-1], "m", acts.shape[-1])
-    if other.ndim != acts.ndim + extra_dims or other.shape[:-2] != acts.shape[:-1] or other.shape[-1] != acts.shape[-1]:
+    if (
+        other.ndim != acts.ndim + extra_dims
+        or other.shape[:-2] != acts.shape[:-1]
+        or other.shape[-1] != acts.shape[-1]
+    ):
         raise ValueError(
-            f"{name} must have shape {expected} (one m x n Jacobian per sample of acts); got {tuple(other.shape)}"
+            f"{name} must have shape {expected} (one m x n Jacobian per sample of acts); "
+            f"got {tuple(other.shape)}"
         )
 
 
@@ -134,8 +142,8 @@ def check_generator(generator: object, device: torch.device) -> torch.Generator 
 def default_rtol(dtype: torch.dtype, n: int) -> float:
     """The default relative cutoff below which singular values count as zero.
 
-    Two noise floors: the rounding of the input itself (``n * eps(dtype)``, the LAPACK rank convention) and the
-    float64 covariance route, which squares the data and so resolves singular values only down to
+    Two noise floors: the rounding of the input itself (``n * eps(dtype)``, the LAPACK rank convention) and
+    the float64 covariance route, which squares the data and so resolves singular values only down to
     ``sqrt(n * eps(float64))`` of the largest. The larger of the two wins.
     """
     return max(n * torch.finfo(dtype).eps, math.sqrt(n * torch.finfo(torch.float64).eps))

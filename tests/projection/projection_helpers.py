@@ -11,7 +11,7 @@ F64 = torch.float64
 
 
 def mixing(n: int, gen: torch.Generator, low: float = 0.3, high: float = 3.0, dtype=F64) -> Tensor:
-    """A random n×n matrix with singular values log-uniform in [low, high] (well conditioned, not orthogonal)."""
+    """A random n×n matrix, singular values log-uniform in [low, high] (well conditioned, not orthogonal)."""
     q1, _ = torch.linalg.qr(torch.randn(n, n, generator=gen, dtype=F64))
     q2, _ = torch.linalg.qr(torch.randn(n, n, generator=gen, dtype=F64))
     s = torch.exp(torch.empty(n, dtype=F64).uniform_(math.log(low), math.log(high), generator=gen))

@@ -38,8 +38,12 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
         local = acc.result(K, sync=False)
         torch.save(
             {
-                "basis": proj.act_basis, "matrix": proj.matrix(), "sv": proj.singular_values,
-                "count": proj.n_samples, "empty_ok": proj_all_on_rank0.matrix(), "local_count": local.n_samples,
+                "basis": proj.act_basis,
+                "matrix": proj.matrix(),
+                "sv": proj.singular_values,
+                "count": proj.n_samples,
+                "empty_ok": proj_all_on_rank0.matrix(),
+                "local_count": local.n_samples,
             },
             f"{out_dir}/rank{rank}.pt",
         )

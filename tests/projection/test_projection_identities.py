@@ -161,7 +161,10 @@ def test_p_is_orthogonal_in_the_pi_and_sigma_inner_products(shape, k, seed):
     acts, grads = problem(p_count, n, seed)
     p_mat = solve(acts, grads, k).matrix()
     _, sigma, pi = moments(acts, grads)
-    for m in (psd_power(pi, 0.5) @ p_mat @ psd_power(pi, -0.5), psd_power(sigma, -0.5) @ p_mat @ psd_power(sigma, 0.5)):
+    for m in (
+        psd_power(pi, 0.5) @ p_mat @ psd_power(pi, -0.5),
+        psd_power(sigma, -0.5) @ p_mat @ psd_power(sigma, 0.5),
+    ):
         assert rel(m, m.mT) < 1e-7
         assert rel(m @ m, m) < 1e-7
 
@@ -169,7 +172,7 @@ def test_p_is_orthogonal_in_the_pi_and_sigma_inner_products(shape, k, seed):
 @LAWS
 @given(shapes, st.integers(1, 4), seeds, seeds)
 def test_eckart_young_no_rank_k_projection_does_better(shape, k, seed, other_seed):
-    """The linearised objective equals Σ_{i>r} σ_i² and no other rank-k projection (oblique ones included) beats it."""
+    """The linearised objective is Σ_{i>r} σ_i²; no other rank-k projection (oblique included) beats it."""
     acts, grads = problem(*shape, seed)
     proj = solve(acts, grads, k)
     _, sigma, pi = moments(acts, grads)

@@ -1,4 +1,4 @@
-"""Exact vs randomized vs auto, precision, batching, rank deficiency and the no-n×n promise of the randomized path."""
+"""Exact vs randomized vs auto, precision, batching, rank deficiency, and the randomized no-n×n promise."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from torch.utils._pytree import tree_flatten
 
 from attr_widgets.projection import (
     RankDeficiencyWarning,
+    _blocks,
     choose_method,
     directions_from_covariances,
     important_directions,
 )
-from attr_widgets.projection import _blocks
 from attr_widgets.projection._exact import _data_route, exact_directions
 
 
@@ -74,7 +74,9 @@ def test_randomized_agrees_with_exact(dtype, pca):
     grads = None if pca else grads
     k = 6
     exact = important_directions(acts, grads, k, method="exact")
-    fast = important_directions(acts, grads, k, method="randomized", generator=torch.Generator().manual_seed(0))
+    fast = important_directions(
+        acts, grads, k, method="randomized", generator=torch.Generator().manual_seed(0)
+    )
     assert fast.method == "randomized" and fast.singular_values.dtype == dtype
     err = ((fast.singular_values - exact.singular_values) / exact.singular_values).abs().max().item()
     assert err < 1e-4
@@ -86,7 +88,13 @@ def test_randomized_agrees_with_exact(dtype, pca):
 def test_randomized_is_reproducible_with_a_generator():
     acts, grads = spiked(500, 80, 2)
     run = lambda seed: important_directions(  # noqa: E731
-        acts, grads, 4, method="randomized", n_iter=0, oversample=2, generator=torch.Generator().manual_seed(seed)
+        acts,
+        grads,
+        4,
+        method="randomized",
+        n_iter=0,
+        oversample=2,
+        generator=torch.Generator().manual_seed(seed),
     )
     a, b, c = run(5), run(5), run(6)
     assert torch.equal(a.act_basis, b.act_basis) and torch.equal(a.singular_values, b.singular_values)
@@ -94,7 +102,7 @@ def test_randomized_is_reproducible_with_a_generator():
 
 
 class RecordAllocations(TorchDispatchMode):
-    """Records the shape of every tensor an op returns in fresh storage (views and in-place results are skipped)."""
+    """Records the shape of every tensor an op returns in fresh storage (views and in-place ops skipped)."""
 
     def __init__(self):
         super().__init__()
@@ -213,8 +221,9 @@ def test_scale_invariance_and_extreme_magnitudes_in_float32(method):
     """P is unchanged by X → cX, ∇f → d∇f; σ scales by c·d; nothing overflows at 1e±15."""
     acts, grads = spiked(400, 30, 5)
     base = important_directions(acts, grads, 3, method=method, generator=torch.Generator().manual_seed(0))
-    big = important_directions(acts * 1e15, grads * 1e-15, 3, method=method,
-                               generator=torch.Generator().manual_seed(0))
+    big = important_directions(
+        acts * 1e15, grads * 1e-15, 3, method=method, generator=torch.Generator().manual_seed(0)
+    )
     for t in (big.act_basis, big.grad_basis, big.singular_values):
         assert torch.isfinite(t).all()
     assert rel(big.matrix(), base.matrix()) < 1e-3

@@ -95,7 +95,9 @@ def test_batched_projection_broadcasts_points_per_item():
         single = important_directions(*items[i], 2)
         assert rel(out[i], single(items[i][0])) < 1e-10
     assert proj.objective(lambda x: x.sum(-1), acts).shape == (3,)
-    with pytest.raises(ValueError, match=r"must have shape \[\.\.\., m, 4\] for a projection with batch shape"):
+    with pytest.raises(
+        ValueError, match=r"must have shape \[\.\.\., m, 4\] for a projection with batch shape"
+    ):
         proj.coords(acts[0, 0])
     with pytest.raises(ValueError, match=r"does not broadcast"):
         proj.coords(torch.zeros(2, 5, 4, dtype=torch.float64))

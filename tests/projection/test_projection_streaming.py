@@ -18,7 +18,9 @@ def chunked(total, cuts):
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.integers(3, 60), st.integers(2, 9), st.lists(st.integers(0, 10**6), max_size=6), st.integers(0, 10**6))
+@given(
+    st.integers(3, 60), st.integers(2, 9), st.lists(st.integers(0, 10**6), max_size=6), st.integers(0, 10**6)
+)
 def test_streaming_equals_batch_for_any_chunking(p, n, cuts, seed):
     acts, grads = problem(p, n, seed, offset=50.0)  # a large mean: the shifted moments must not cancel
     acc = DirectionsAccumulator()
