@@ -85,8 +85,8 @@ def second_moment(d: Tensor) -> Tensor:
 def _split_mean(mean: Tensor, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
     """``μ`` as ``hi + lo`` in ``dtype``: subtracting both keeps the centring exact to the input's precision.
 
-    Subtracting only ``fl(μ)`` would leave every centred sample offset by the rounding ``μ − fl(μ)``, a relative
-    error of ``eps·|μ|/std`` in every product (6e-4 for float32 with a mean 10⁴ standard deviations away).
+    Subtracting only ``fl(μ)`` would leave every centred sample offset by the rounding ``μ − fl(μ)``, a
+    relative error of ``eps·|μ|/std`` in every product (6e-4 in float32 for a mean 10⁴ std devs away).
     """
     hi = mean.to(dtype)
     lo = (mean.to(torch.float64) - hi.to(torch.float64)).to(dtype)
@@ -99,7 +99,7 @@ def _center_into(out: Tensor, x: Tensor, hi: Tensor, lo: Tensor) -> Tensor:
 
 
 def centered_t_matmul(x: Tensor, mean: Tensor, w: Tensor) -> Tensor:
-    """``(x − μ)ᵀ w`` for ``x [..., p, n]``, ``μ [..., n]`` (any float dtype), ``w [..., p, l]`` → ``[..., n, l]``."""
+    """``(x − μ)ᵀ w`` for ``x [..., p, n]``, ``μ [..., n]`` ``w [..., p, l]``: ``[..., n, l]``."""
     p, n = x.shape[-2], x.shape[-1]
     rows = block_rows_for(n, _batch_numel(x))
     hi, lo = _split_mean(mean, x.dtype)
@@ -120,7 +120,7 @@ def centered_t_matmul(x: Tensor, mean: Tensor, w: Tensor) -> Tensor:
 
 
 def centered_matmul(x: Tensor, mean: Tensor, v: Tensor) -> Tensor:
-    """``(x − μ) v`` for ``x [..., p, n]``, ``μ [..., n]`` (any float dtype), ``v [..., n, l]`` → ``[..., p, l]``."""
+    """``(x − μ) v`` for ``x [..., p, n]``, ``μ [..., n]``, ``v [..., n, l]``: ``[..., p, l]``."""
     p, n = x.shape[-2], x.shape[-1]
     rows = block_rows_for(n, _batch_numel(x))
     hi, lo = _split_mean(mean, x.dtype)

@@ -48,7 +48,8 @@ def test_float32_centring_keeps_precision_under_a_large_offset(monkeypatch):
     w = torch.randn(1000, 3, generator=gen, dtype=torch.float64)
     exact = (x32.double() - mu).mT @ w
     blocked = _blocks.centered_t_matmul(x32, mu, w.float()).double()
-    implicit = (x32.mT @ w.float() - mu.float()[:, None] * w.float().sum(0)).double()  # the cancelling shortcut
+    # the cancelling shortcut Xᵀw − μ(1ᵀw):
+    implicit = (x32.mT @ w.float() - mu.float()[:, None] * w.float().sum(0)).double()
     err_blocked = ((blocked - exact).abs().max() / exact.abs().max()).item()
     err_implicit = ((implicit - exact).abs().max() / exact.abs().max()).item()
     assert err_blocked < 1e-5
