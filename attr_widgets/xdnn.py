@@ -312,11 +312,15 @@ def homogeneity_errors(
     factors = _check_alphas(alphas)
     x = check_inputs(inputs, model_device(model))
     errors: dict[float, float] = {}
+    rows = x.shape[0]
     with preserved_model(model), torch.no_grad():
         model.eval()
-        reference = select_output(model(x), output, batch_size=x.shape[0]).flatten(1)
-        for alpha in factors:
-            scaled = select_output(model(x * alpha), output, batch_size=x.shape[0]).flatten(1)
+        # One forward over [x, α₁x, α₂x, ...]: eval-mode rows are independent, and one call is cheaper.
+        stacked = torch.cat([x] + [x * alpha for alpha in factors])
+        outputs = select_output(model(stacked), output, batch_size=stacked.shape[0]).flatten(1)
+        reference = outputs[:rows]
+        for index, alpha in enumerate(factors, start=1):
+            scaled = outputs[index * rows : (index + 1) * rows]
             expected = alpha * reference
             gap = (scaled - expected).abs().amax(dim=1)
             size = expected.abs().amax(dim=1)
