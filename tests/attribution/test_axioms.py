@@ -326,3 +326,28 @@ def test_integrated_gradients_passes_every_axiom_on_smooth_networks(
     x = torch.randn(2, features, dtype=DTYPE)
     report = check_axioms(net, x, method="integrated_gradients", n_steps=64, seed=seed)
     assert report.all_passed, str(report)
+
+
+def test_probes_run_on_an_image_cnn() -> None:
+    """The same probes on a conv net with image inputs: occlusion windows smear dummies and break symmetry,
+    DeepLIFT is not implementation invariant, IG passes everything."""
+    torch.manual_seed(0)
+    cnn = nn.Sequential(
+        nn.Conv2d(3, 6, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(6, 6, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(24, 5),
+    ).to(DTYPE)
+    x = torch.rand(3, 3, 8, 8, dtype=DTYPE)
+    ig = check_axioms(cnn, x, method="integrated_gradients", n_steps=256, integration="riemann_middle")
+    assert ig.all_passed, str(ig)
+    occlusion = check_axioms(
+        cnn, x, method="occlusion", sliding_window_shapes=(3, 2, 2), strides=(3, 1, 1)
+    ).passed
+    assert not occlusion["sensitivity_b"] and not occlusion["symmetry_preserving"]
+    assert occlusion["implementation_invariance"] and occlusion["linearity"]
+    deeplift = check_axioms(cnn, x, method="deeplift").passed
+    assert deeplift["completeness"] and not deeplift["implementation_invariance"]
