@@ -125,6 +125,9 @@ class BatchNormScale(nn.Module):
     to batch statistics (training mode), so the network stays homogeneous in both modes.
     """
 
+    weight: nn.Parameter | None
+    running_var: torch.Tensor
+
     def __init__(self, weight: torch.Tensor | None, running_var: torch.Tensor, eps: float) -> None:
         super().__init__()
         self.weight = nn.Parameter(weight.detach().clone()) if weight is not None else None
@@ -137,7 +140,7 @@ class BatchNormScale(nn.Module):
         if bn.running_var is None:
             raise ValueError("bn: a BatchNorm without running statistics has no fixed scale.")
         scale = cls(bn.weight, bn.running_var, bn.eps)
-        if bn.weight is not None:
+        if bn.weight is not None and scale.weight is not None:
             scale.weight.requires_grad_(bn.weight.requires_grad)
         return scale
 

@@ -36,8 +36,8 @@ from ._model_state import model_device, preserved_model
 from ._outputs import OutputSelector, resolve_target, select_output
 from ._validation import check_inputs, check_model, unknown_name_error
 
-AXIOMS = ("completeness", "sensitivity_a", "sensitivity_b", "implementation_invariance", "linearity")
-AXIOMS += ("symmetry_preserving",)
+AXIOMS: tuple[str, ...] = ("completeness", "sensitivity_a", "sensitivity_b", "implementation_invariance")
+AXIOMS += ("linearity", "symmetry_preserving")
 _TINY = 1e-30
 
 
@@ -109,9 +109,7 @@ class _Dummy(nn.Module):
 
     def __init__(self, scores: nn.Module, keep: torch.Tensor, baseline: torch.Tensor) -> None:
         super().__init__()
-        self.scores = scores
-        self.register_buffer("keep", keep)
-        self.register_buffer("fill", baseline * (1 - keep))
+        self.scores, self.keep, self.fill = scores, keep, baseline * (1 - keep)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Scores with the dummy features replaced by the baseline."""
@@ -140,9 +138,9 @@ class _Reimplemented(nn.Module):
     ) -> None:
         super().__init__()
         self.scores = scores
-        self.register_buffer("projections", projections)  # [G, 3, n]
-        self.register_buffer("offsets", offsets)  # [G, 3]: keeps the baseline away from a three-way tie
-        self.register_buffer("directions", directions)  # [G, n]
+        self.projections = projections  # [G, 3, n]
+        self.offsets = offsets  # [G, 3]: keeps the baseline away from a three-way tie
+        self.directions = directions  # [G, n]
         self.max_a, self.max_b = _NestedMax((0, 1, 2)), _NestedMax((2, 1, 0))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -162,7 +160,7 @@ class _Combined(nn.Module):
     def __init__(self, scores: nn.Module, a: float, b: float, linear: torch.Tensor | None) -> None:
         super().__init__()
         self.scores, self.a, self.b = scores, a, b
-        self.register_buffer("linear", linear)
+        self.linear = linear
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """a·F1 + b·F2."""
@@ -180,9 +178,7 @@ class _PairMix(nn.Module):
 
     def __init__(self, scores: nn.Module, first: torch.Tensor, second: torch.Tensor) -> None:
         super().__init__()
-        self.scores = scores
-        self.register_buffer("first", first)
-        self.register_buffer("second", second)
+        self.scores, self.first, self.second = scores, first, second
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Scores on the pair-mixed input."""
@@ -262,7 +258,11 @@ def check_axioms(
         resolved = resolve_target(target, logits)
         score_fn = None if isinstance(resolved, torch.Tensor) else resolved
         scores = _Scores(model, output, score_fn)
-        t = resolved if score_fn is None else torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
+        t = (
+            resolved
+            if isinstance(resolved, torch.Tensor)
+            else torch.zeros_like(logits[:, 0], dtype=torch.long)
+        )
         probe = _Probe(scores, x, base, t, method, options, seed, generator, rtol, zero_tol)
         probe.n_features, probe.n_pairs, probe.coefficients = n_features, n_pairs, coefficients
         checks = {name: getattr(probe, name)() for name in chosen}

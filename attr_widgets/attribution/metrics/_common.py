@@ -103,7 +103,7 @@ class Scorer:
             return gather_scores(logits, self.target, None)
         if self.score == "probability":
             return torch.softmax(logits.double(), dim=1).gather(1, self.target[:, None]).squeeze(1)  # type: ignore
-        return (logits.argmax(dim=1) == self.target).to(torch.float64)
+        return logits.argmax(dim=1).eq(self.target).to(torch.float64)  # type: ignore[arg-type]
 
 
 def replacement(baseline: Any, inputs: torch.Tensor, **baseline_options: Any) -> torch.Tensor:
