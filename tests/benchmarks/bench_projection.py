@@ -262,8 +262,11 @@ def main(argv: list[str] | None = None) -> int:
         default=float(GOAL[0] * GOAL[1] ** 2),
         help="run the reference only where p·min(n,p)² is at most this (the goal cell always runs)",
     )
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     parser.add_argument("--sizes", default=None, help="comma-separated PxN cells instead, e.g. 16384x2048")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.quick:
         sizes, k, limit_bytes = [(300, 48), (96, 128)], 4, 1 << 30  # both exact routes
         ref_limit = float("inf")

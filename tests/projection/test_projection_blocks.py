@@ -38,6 +38,18 @@ def test_moments(data):
     torch.testing.assert_close(_blocks.second_moment(x), x.mT @ x)
 
 
+@pytest.mark.parametrize("n", [5, 600])  # one tile, and the symmetric 4×4 tiling (uneven tile widths)
+def test_tiled_gram_is_the_full_gram(n):
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(2, 40, n, generator=gen, dtype=torch.float64)
+    for batch in (x[0], x):
+        torch.testing.assert_close(_blocks.second_moment(batch), batch.mT @ batch)
+        zero_shift = torch.zeros(batch.shape[:-2] + (n,), dtype=torch.float64)
+        total, gram = _blocks.shifted_moments(batch, zero_shift)
+        torch.testing.assert_close(gram, batch.mT @ batch)
+        torch.testing.assert_close(total, batch.sum(-2))
+
+
 def test_float32_centring_keeps_precision_under_a_large_offset(monkeypatch):
     """μ is subtracted (as float32 hi + lo) before multiplying, so a mean of 1e4 costs nothing in float32."""
     monkeypatch.setattr(_blocks, "BLOCK_ELEMENTS", 64 * 8)
