@@ -53,13 +53,24 @@ def weighted_gradient_sum(
     total = torch.zeros_like(x)
     full_batch = count == inputs.shape[0]
 
+    local_rows = examples if not full_batch else torch.arange(count, device=device)
+
     def work(start: int, stop: int) -> None:
+        if start % count == 0 and stop % count == 0:
+            # Whole nodes: broadcast instead of gathering rows (the common case, and the fastest).
+            first, last = start // count, stop // count
+            nodes = last - first
+            scale = alpha_t[first:last].reshape(nodes, *([1] * x.dim()))
+            points = (b.unsqueeze(0) + scale * diff.unsqueeze(0)).reshape(nodes * count, *x.shape[1:])
+            grads = gradient_fn(points, local_rows.repeat(nodes))
+            weight = weight_t[first:last].reshape(nodes, *([1] * x.dim()))
+            total.add_((grads.reshape(nodes, *x.shape) * weight).sum(dim=0))
+            return
         index = torch.arange(start, stop, device=device)
         node, local = index // count, index % count
         scale = _bshape(alpha_t[node], x)
         points = b[local] + scale * diff[local]
-        rows = local if full_batch else examples[local]
-        grads = gradient_fn(points, rows)
+        grads = gradient_fn(points, local_rows[local])
         total.index_add_(0, local, grads * _bshape(weight_t[node], grads))
 
     runner.run(len(alphas) * count, work)

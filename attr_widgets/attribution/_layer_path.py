@@ -7,9 +7,9 @@ switches autograd on for the suffix). Only the suffix sees ``n_steps × B`` rows
 
 That is exact when nothing computed before the layer reaches the part after it except through the layer.
 When something does (a residual around the layer, an attention mask built from the inputs), the batched
-suffix cannot line up with the ``B``-row prefix tensors and the forward raises (a shape or index error); we then run the
-prefix per example (one row, which broadcasts against that example's steps: still exact, still once per
-example), and as a last resort the prefix on every row, like Captum.
+suffix cannot line up with the ``B``-row prefix tensors and the forward raises (a shape or index error); we
+then run the prefix per example (one row, which broadcasts against that example's steps: still exact, still
+once per example), and as a last resort the prefix on every row, like Captum.
 """
 
 from __future__ import annotations
