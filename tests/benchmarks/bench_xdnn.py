@@ -106,10 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes and few repeats (smoke run)")
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument(
-        "--repeats", type=int, default=None, help="timed repeats (median); default 7, quick 2"
-    )
+    parser.add_argument("--repeats", type=int, default=None, help="timed repeats (median); default 5")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     size, width, many = (8, 4, 64) if args.quick else (32, 32, 256)
     repeats = args.repeats or (1 if args.quick else 5)
