@@ -94,10 +94,19 @@ export function normalise(mode: SignMode, v: number, extent: number): number {
 
 /** Overlay alpha of a normalised value: zero attribution leaves the image untouched, the extent covers it. */
 export function overlayAlpha(t: number, opacity: number): number {
-  return opacity * Math.pow(Math.min(1, Math.abs(t)), 0.7);
+  return opacity * Math.sqrt(Math.min(1, Math.abs(t)));
 }
 
-/** Composite the heatmap over the RGBA image (same H×W) into `out`, with `overlayAlpha` per pixel. */
+/** How much of the image's contrast the ghost keeps (and how light it is): see `composite`. */
+export const GHOST_CONTRAST = 0.25;
+
+/**
+ * Composite the heatmap over the RGBA image (same H×W) into `out`.
+ *
+ * With `opacity` (twice as fast) the image fades towards a light grey "ghost" of itself (its luminance at `GHOST_CONTRAST`) and the
+ * heatmap is laid over it with `overlayAlpha` per pixel: at 0 the input shows as it is, at 1 the heat colours sit on
+ * a light background like a diverging colour map on paper, with the input's shape still visible underneath.
+ */
 export function composite(
   image: Uint8ClampedArray,
   heatmap: Float32Array | null,
@@ -107,11 +116,19 @@ export function composite(
   out: Uint8ClampedArray,
 ): Uint8ClampedArray {
   const n = out.length / 4;
+  // The image fades twice as fast as the heat appears: at half opacity the background is already the ghost.
+  const fade = heatmap === null ? 0 : Math.min(1, 2 * opacity);
   for (let i = 0; i < n; i++) {
     const o = i * 4;
     let r = image[o];
     let g = image[o + 1];
     let b = image[o + 2];
+    if (fade > 0) {
+      const ghost = 255 * (1 - GHOST_CONTRAST) + (0.299 * r + 0.587 * g + 0.114 * b) * GHOST_CONTRAST;
+      r += (ghost - r) * fade;
+      g += (ghost - g) * fade;
+      b += (ghost - b) * fade;
+    }
     if (heatmap !== null) {
       const t = normalise(mode, heatmap[i], extent);
       const a = overlayAlpha(t, opacity);

@@ -81,7 +81,7 @@ function render({ model, el }: RenderProps<WidgetTraits>): () => void {
         showInternalError(err);
       }
     }
-    legend.update(changed, heatmap.extent());
+    legend.update(changed, heatmap.extent(), heatmap.hasHeatmap());
     const shown = store.shown;
     const target = store.get("target");
     const label = store.get("labels")[target] ?? String(target);

@@ -3,6 +3,7 @@ import {
   colorOf,
   composite,
   formatValue,
+  GHOST_CONTRAST,
   legendTicks,
   magnitudeOf,
   normalise,
@@ -63,16 +64,17 @@ describe("colours", () => {
   it("makes zero transparent and the extent as opaque as the opacity", () => {
     expect(overlayAlpha(0, 0.8)).toBe(0);
     expect(overlayAlpha(-1, 0.8)).toBeCloseTo(0.8);
-    expect(overlayAlpha(0.5, 1)).toBeGreaterThan(0.5); // the 0.7 power lifts mid values
+    expect(overlayAlpha(0.25, 1)).toBeCloseTo(0.5); // the square root lifts weak values into view
   });
 });
 
 describe("composite", () => {
   const image = new Uint8ClampedArray([100, 100, 100, 255, 100, 100, 100, 255]);
 
-  it("leaves pixels with zero attribution untouched", () => {
+  it("fades pixels with zero attribution to a light ghost of the image", () => {
     const out = composite(image, new Float32Array([0, 0]), "signed", 1, 1, new Uint8ClampedArray(8));
-    expect(Array.from(out)).toEqual(Array.from(image));
+    const ghost = Math.round(255 * (1 - GHOST_CONTRAST) + 100 * GHOST_CONTRAST);
+    expect(Array.from(out)).toEqual([ghost, ghost, ghost, 255, ghost, ghost, ghost, 255]);
   });
 
   it("paints the extent in the colour map's end colour at full opacity", () => {
@@ -81,7 +83,7 @@ describe("composite", () => {
     expect(Array.from(out.slice(4, 7))).toEqual(colorOf("signed", -1).map(Math.round));
   });
 
-  it("shows the image alone without a heatmap or at zero opacity", () => {
+  it("shows the image as it is without a heatmap or at zero opacity", () => {
     expect(Array.from(composite(image, null, "signed", 1, 1, new Uint8ClampedArray(8)))).toEqual(Array.from(image));
     const out = composite(image, new Float32Array([1, -1]), "signed", 1, 0, new Uint8ClampedArray(8));
     expect(Array.from(out)).toEqual(Array.from(image));

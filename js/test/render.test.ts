@@ -75,6 +75,8 @@ describe("render", () => {
     expect(box.dataset.kind).toBe("failure");
     expect(box.textContent).toContain("RuntimeError: boom");
     expect(el.querySelector<HTMLElement>(".aw-badge")!.hidden).toBe(true);
+    expect(el.querySelectorAll(".aw-tick")).toHaveLength(0);
+    expect(el.querySelector(".aw-legend-caption")?.textContent).toContain("no heatmap to show");
   });
 
   it("shows a rejected change as a notice and clears it", () => {

@@ -13,6 +13,8 @@ export interface HeatmapView {
   el: HTMLElement;
   /** The scale's extent currently drawn (the legend shows the same one). */
   extent(): number;
+  /** Whether a heatmap is drawn (false before the first result and after a failure). */
+  hasHeatmap(): boolean;
   update(changed: Set<StoreKey>): void;
   dispose(): void;
 }
@@ -104,5 +106,5 @@ export function createHeatmap(store: Store): HeatmapView {
     el.dataset.extent = String(extent);
   }
 
-  return { el, extent: () => extent, update, dispose: () => disposer.dispose() };
+  return { el, extent: () => extent, hasHeatmap: () => heatmap !== null, update, dispose: () => disposer.dispose() };
 }

@@ -1,8 +1,11 @@
 /** The colour scale under the image: a gradient bar for the current sign mode with the scale's values as ticks. */
-import { colorOf, formatValue, legendTicks, overlayAlpha } from "../colormap";
+import { colorOf, formatValue, GHOST_CONTRAST, legendTicks, overlayAlpha } from "../colormap";
 import { h } from "../dom";
 import type { Store, StoreKey } from "../store";
 import type { SignMode } from "../types";
+
+const GHOST_GREY = Math.round(255 * (1 - GHOST_CONTRAST / 2));
+const GHOST_BACKGROUND = `rgb(${GHOST_GREY}, ${GHOST_GREY}, ${GHOST_GREY})`;
 
 const CAPTIONS: Record<SignMode, string> = {
   positive: "positive attribution (evidence for the target)",
@@ -26,7 +29,7 @@ export function gradientCss(mode: SignMode, stops = 16): string {
 
 export interface LegendView {
   el: HTMLElement;
-  update(changed: Set<StoreKey>, extent: number): void;
+  update(changed: Set<StoreKey>, extent: number, hasHeatmap: boolean): void;
 }
 
 export function createLegend(store: Store): LegendView {
@@ -36,13 +39,21 @@ export function createLegend(store: Store): LegendView {
   const el = h("div", { class: "aw-legend", role: "img" }, bar, ticks, caption);
   let drawn = "";
 
-  function update(_changed: Set<StoreKey>, extent: number): void {
+  function update(_changed: Set<StoreKey>, extent: number, hasHeatmap: boolean): void {
     const mode = store.get("sign_mode");
     const outlier = store.get("outlier_percent");
-    const key = `${mode}|${extent}|${outlier}`;
+    const key = `${mode}|${extent}|${outlier}|${hasHeatmap}`;
     if (key === drawn) return;
     drawn = key;
-    bar.style.background = gradientCss(mode);
+    // Over the same light grey the canvas fades the image to, so the bar shows the colours the canvas shows.
+    bar.style.background = `${gradientCss(mode)}, ${GHOST_BACKGROUND}`;
+    el.classList.toggle("aw-legend-empty", !hasHeatmap);
+    if (!hasHeatmap) {
+      ticks.replaceChildren();
+      caption.textContent = `${CAPTIONS[mode]} · no heatmap to show`;
+      el.setAttribute("aria-label", "no heatmap to show");
+      return;
+    }
     const values = legendTicks(mode, extent);
     ticks.replaceChildren(
       ...values.map((v) => h("span", { class: "aw-tick" }, v > 0 && mode === "signed" ? `+${formatValue(v)}` : formatValue(v))),

@@ -40,10 +40,17 @@ export function createTargets(store: Store): TargetsView {
     const row = (event.target as HTMLElement).closest<HTMLElement>("[data-index]");
     if (row && list.contains(row)) store.setControl("target", Number(row.dataset.index));
   });
-  disposer.listen(other, "change", () => {
+  function commitNumber(): void {
     const n = Number(other.value);
     // Out-of-range numbers still go to the kernel, which rejects them with a message shown in the error box.
     if (other.value !== "" && Number.isInteger(n)) store.setControl("target", n);
+  }
+  // "change" covers the spinner and leaving the box; Enter commits too (a number box outside a form has no submit).
+  disposer.listen(other, "change", commitNumber);
+  disposer.listen(other, "keydown", (event) => {
+    if (event.key !== "Enter") return;
+    commitNumber();
+    other.blur(); // so the box shows the kernel's answer (it is not overwritten while focused)
   });
 
   function labelOf(index: number): string {

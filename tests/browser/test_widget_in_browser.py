@@ -1,0 +1,229 @@
+"""AttributionWidget in a real JupyterLab 4 and a real Notebook 7, driven through Chromium.
+
+Each test displays its own widget in a new cell of the session's notebook, works its controls, and checks both
+the view (DOM, canvas pixels) and the kernel (the traits, read back by executing code on the kernel).
+"""
+
+import pytest
+from _jupyter import kernel_exec, save_screenshot
+
+pytestmark = pytest.mark.browser
+
+# JS: statistics of the heatmap canvas: share of coloured (non-grey) pixels and a hash of all pixels.
+CANVAS_STATS_JS = """
+(canvas) => {
+  const ctx = canvas.getContext("2d");
+  const { width, height } = canvas;
+  const data = ctx.getImageData(0, 0, width, height).data;
+  let coloured = 0, hash = 0, lit = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    const r = data[i], g = data[i + 1], b = data[i + 2];
+    if (Math.max(r, g, b) - Math.min(r, g, b) > 40) coloured++;
+    if (r + g + b > 30) lit++;
+    hash = (Math.imul(hash, 31) + r + 7 * g + 13 * b) | 0;
+  }
+  return { coloured: coloured / (width * height), lit: lit / (width * height), hash, width, height };
+}
+"""
+
+WAIT_FOR_SEQ_JS = """
+([selector, after]) => {
+  const root = document.querySelector(selector);
+  return root !== null && Number(root.dataset.seq) > after && root.dataset.busy === "false";
+}
+"""
+
+
+WIDGETS = {"render": "w_render", "controls": "w_ctl", "python": "w_py", "invalid": "w_bad", "failing": "w_fail", "dark": "w_dark"}
+
+
+def root_selector(tag):
+    return f'[data-test-cell="{tag}"] .aw-root'
+
+
+def show_widget(nb, tag, code):
+    cell = nb.cell(code, tag)
+    root = cell.locator(".aw-root")
+    root.wait_for(timeout=60_000)
+    nb.page.wait_for_function(WAIT_FOR_SEQ_JS, arg=[root_selector(tag), 0], timeout=60_000)
+    return root
+
+
+def seq(root):
+    return int(root.get_attribute("data-seq"))
+
+
+def after_update(nb, root, tag, action):
+    """Do ``action`` and wait until the view shows the result of a newer request."""
+    before = seq(root)
+    action()
+    try:
+        nb.page.wait_for_function(WAIT_FOR_SEQ_JS, arg=[root_selector(tag), before], timeout=60_000)
+    except Exception:
+        state = kernel_exec(nb.page, "print({w}.request_seq, {w}.result['seq'], repr({w}.notice))".format(w=WIDGETS[tag]))
+        print("DEBUG", before, root.get_attribute("data-seq"), root.get_attribute("data-busy"), state)
+        raise
+
+
+def canvas_stats(root):
+    return root.locator("canvas.aw-canvas").evaluate(CANVAS_STATS_JS)
+
+
+def kernel_value(nb, expression):
+    return kernel_exec(nb.page, f"print({expression})").strip()
+
+
+def test_renders_a_heatmap_over_the_digit(nb):
+    tag = "render"
+    root = show_widget(nb, tag, f"# {tag}\nw_render = AttributionWidget(model, x_test[3], labels=LABELS)\nw_render")
+    stats = canvas_stats(root)
+    assert stats["width"] >= 320 and stats["height"] >= 320
+    assert stats["coloured"] > 0.05, stats  # heat over the digit strokes, not a blank or grey canvas
+    assert stats["lit"] > 0.2, stats
+    rows = root.locator(".aw-target")
+    assert rows.count() == 5
+    top = kernel_value(nb, "LABELS[w_render.target]")
+    assert root.locator(".aw-target.aw-on .aw-target-label").inner_text() == top
+    assert root.locator(".aw-title").inner_text() == "Integrated Gradients"
+    assert root.locator(".aw-tick").count() == 5 and "+" in root.locator(".aw-tick").last.inner_text()
+    badge = root.locator(".aw-badge")
+    assert badge.is_visible() and badge.get_attribute("data-level") in ("good", "fair")
+    assert not root.locator(".aw-error").is_visible()
+    root.locator("canvas.aw-canvas").hover(position={"x": 170, "y": 170})
+    assert "attribution" in root.locator(".aw-readout").inner_text()
+    save_screenshot(root, f"{nb.app}-widget")
+    save_screenshot(nb.page, f"{nb.app}-page")
+
+
+def test_browser_controls_recompute_and_update_the_kernel(nb):
+    tag = "controls"
+    root = show_widget(nb, tag, f"# {tag}\nw_ctl = AttributionWidget(model, x_test[5], labels=LABELS)\nw_ctl")
+    page = nb.page
+    hashes = [canvas_stats(root)["hash"]]
+
+    after_update(nb, root, tag, lambda: root.locator('[data-control="method"]').select_option("saliency"))
+    assert kernel_value(nb, "w_ctl.method") == "saliency"
+    assert root.locator(".aw-title").inner_text().startswith("Saliency")
+    assert root.locator('[data-control="baseline"] button').first.is_disabled()
+    hashes.append(canvas_stats(root)["hash"])
+
+    after_update(nb, root, tag, lambda: root.locator('[data-control="method"]').select_option("integrated_gradients"))
+    after_update(nb, root, tag, lambda: root.locator('[data-control="baseline"] [data-value="blur"]').click())
+    assert kernel_value(nb, "w_ctl.baseline") == "blur"
+    assert kernel_value(nb, "w_ctl.result['baseline']") == "blur"
+    hashes.append(canvas_stats(root)["hash"])
+
+    second = root.locator(".aw-target").nth(1)
+    index = second.get_attribute("data-index")
+    after_update(nb, root, tag, lambda: second.click())
+    assert kernel_value(nb, "w_ctl.target") == index
+    assert root.locator(".aw-target.aw-on").get_attribute("data-index") == index
+    hashes.append(canvas_stats(root)["hash"])
+
+    after_update(nb, root, tag, lambda: root.locator('[data-control="n_steps"]').fill("20"))
+    assert kernel_value(nb, "w_ctl.n_steps, w_ctl.result['n_steps']") == "20 20"
+
+    # View-only controls redraw without the kernel, but still set the traits.
+    before = seq(root)
+    root.locator('[data-control="sign_mode"] [data-value="absolute"]').click()
+    root.locator('[data-control="opacity"]').fill("0.4")
+    page.wait_for_timeout(300)
+    assert seq(root) == before
+    assert kernel_value(nb, "w_ctl.sign_mode, w_ctl.opacity") == "absolute 0.4"
+    assert root.locator(".aw-legend-caption").inner_text().startswith("|attribution|")
+    hashes.append(canvas_stats(root)["hash"])
+    assert len(set(hashes)) == len(hashes), "every change redrew the canvas"
+    assert kernel_value(nb, "w_ctl.result['seq'] == w_ctl.request_seq") == "True"
+    save_screenshot(root, f"{nb.app}-controls")
+
+
+def test_python_assignments_rerender_the_view(nb):
+    tag = "python"
+    root = show_widget(nb, tag, f"# {tag}\nw_py = AttributionWidget(model, x_test[7], labels=LABELS)\nw_py")
+    before = canvas_stats(root)["hash"]
+    after_update(nb, root, tag, lambda: kernel_exec(nb.page, "w_py.method = 'input_x_gradient'"))
+    assert root.locator('[data-control="method"]').input_value() == "input_x_gradient"
+    assert canvas_stats(root)["hash"] != before
+    after_update(nb, root, tag, lambda: kernel_exec(nb.page, "w_py.target = int(w_py.top_k[2]['index'])"))
+    assert root.locator(".aw-target.aw-on").get_attribute("data-index") == kernel_value(nb, "w_py.target")
+    kernel_exec(nb.page, "w_py.sign_mode = 'positive'; w_py.opacity = 1.0")
+    nb.page.wait_for_function(
+        "(sel) => document.querySelector(sel + ' .aw-legend-caption').textContent.startsWith('positive')",
+        arg=root_selector(tag),
+    )
+    assert root.locator('[data-control="sign_mode"] .aw-on').inner_text() == "Positive"
+    after_update(nb, root, tag, lambda: kernel_exec(nb.page, "w_py.inputs = x_test[8]"))
+    assert root.locator(".aw-target.aw-on .aw-target-label").inner_text() == kernel_value(nb, "LABELS[w_py.target]")
+
+
+def test_invalid_input_shows_the_error_in_the_view(nb):
+    tag = "invalid"
+    root = show_widget(nb, tag, f"# {tag}\nw_bad = AttributionWidget(model, x_test[1], labels=LABELS)\nw_bad")
+    out = kernel_exec(
+        nb.page,
+        "try:\n    w_bad.inputs = torch.rand(3, 8, 8)\nexcept ValueError as error:\n    print('raised', error)",
+    )
+    assert out.startswith("raised inputs: the model raised")
+    box = root.locator(".aw-error")
+    box.wait_for(state="visible", timeout=10_000)
+    assert box.get_attribute("data-kind") == "rejected"
+    assert "expects 1 channel(s) but inputs has 3" in box.inner_text()
+    assert canvas_stats(root)["coloured"] > 0.05  # the previous, still valid heatmap stays on screen
+
+    # A number typed in the view that the kernel rejects: shown, reverted, and the kernel keeps its target.
+    target = kernel_value(nb, "w_bad.target")
+    number = root.locator('[data-control="target-number"]')
+    after_update(nb, root, tag, lambda: (number.fill("42"), number.press("Enter")))
+    box.wait_for(state="visible")
+    assert "target 42 is out of range: the model has 10 classes" in box.inner_text()
+    assert kernel_value(nb, "w_bad.target") == target
+    nb.page.wait_for_function(
+        "(sel) => document.querySelector(sel + ' [data-control=target-number]').value !== '42'",
+        arg=root_selector(tag),
+    )
+    save_screenshot(root, f"{nb.app}-rejected")
+
+
+def test_a_failing_computation_shows_the_error_never_a_blank_view(nb):
+    tag = "failing"
+    root = show_widget(
+        nb, tag, f"# {tag}\nfragile = Fragile(model)\nw_fail = AttributionWidget(fragile, x_test[2])\nw_fail"
+    )
+    kernel_exec(nb.page, "fragile.fail = True")
+    after_update(nb, root, tag, lambda: root.locator('[data-control="method"]').select_option("saliency"))
+    box = root.locator(".aw-error")
+    assert box.is_visible() and box.get_attribute("data-kind") == "failure"
+    assert "RuntimeError: the fragile model failed on purpose" in box.inner_text()
+    assert root.get_attribute("data-error") == "true"
+    assert canvas_stats(root)["lit"] > 0.2  # the input image is still drawn
+    out = kernel_exec(nb.page, "try:\n    w_fail.wait()\nexcept RuntimeError as error:\n    print('raised', error)")
+    assert out.strip() == "raised the fragile model failed on purpose"
+    save_screenshot(root, f"{nb.app}-failure")
+    kernel_exec(nb.page, "fragile.fail = False")
+    after_update(nb, root, tag, lambda: root.locator('[data-control="method"]').select_option("input_x_gradient"))
+    assert not box.is_visible()
+
+
+def test_dark_theme(nb):
+    tag = "dark"
+    root = show_widget(nb, tag, f"# {tag}\nw_dark = AttributionWidget(model, x_test[0], labels=LABELS)\nw_dark")
+    luminance_js = """(el) => {
+        const [r, g, b] = getComputedStyle(el).backgroundColor.match(/\\d+/g).map(Number);
+        return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+    }"""
+    assert root.evaluate(luminance_js) > 0.8
+    nb.page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
+    try:
+        nb.page.wait_for_function(f"(el) => ({luminance_js})(el) < 0.3", arg=root.element_handle(), timeout=20_000)
+        save_screenshot(root, f"{nb.app}-dark")
+    finally:
+        nb.page.evaluate(
+            "() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})"
+        )
+        nb.page.wait_for_function(f"(el) => ({luminance_js})(el) > 0.8", arg=root.element_handle(), timeout=20_000)
+
+
+def test_the_whole_session_stayed_offline_and_error_free(nb):
+    assert nb.record.requests, "the page made requests"
+    assert nb.record.external_requests() == []
+    assert nb.record.console_errors == []
