@@ -123,7 +123,9 @@ def start_server(app: str, root: Path) -> Server:
         f"--ServerApp.root_dir={root}",
         f"--LabApp.workspaces_dir={root / '.workspaces'}",
     ]  # fmt: skip
+    # One torch thread per kernel: the models are tiny, and on a small shared machine extra threads only spin.
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config_dir), "PYTHONUNBUFFERED": "1"}
+    env["OMP_NUM_THREADS"] = "1"
     env.pop("ANYWIDGET_HMR", None)
     log_path = root / f"{app}-server.log"
     log = log_path.open("wb")
@@ -153,8 +155,8 @@ def is_local(url: str) -> bool:
 
 
 # Errors of the apps themselves, independent of any widget: (app, exact message, text its stack must contain).
-# Notebook 7.6's shortcuts plugin reads `plugins[id].schema` for a plugin it has not loaded, on every page load
-# (reproduced with a notebook that only prints). Only this exact error from the app's own bundle is tolerated.
+# Notebook 7.6's shortcuts plugin reads `plugins[id].schema` for a plugin it has not loaded, on every page
+# load (reproduced with a notebook that only prints). Only this exact error from the app's bundle passes.
 KNOWN_APP_ERRORS = [
     ("notebook", "Cannot read properties of undefined (reading 'schema')", "/static/notebook/notebook_core."),
 ]

@@ -30,8 +30,8 @@ from digits_model import train_digits_cnn  # noqa: E402
 IN_CI = os.environ.get("CI", "").lower() == "true"
 NOTEBOOK = "widget_test.ipynb"
 
-# The notebook's first cell: the trained digits CNN (trained once per session by the fixture below), the widget,
-# and a model that fails on demand (for the error path).
+# The notebook's first cell: the digits CNN (trained once per session by the fixture below), the widget, and a
+# model that fails on demand (for the error path).
 SETUP_CELL = """\
 import sys
 sys.path.insert(0, {here!r})
@@ -141,7 +141,7 @@ def session(request, chromium, weights_path, tmp_path_factory):
 
 @pytest.fixture
 def nb(session):
-    """The session's page; after each test, no request may have left localhost and no console error appeared."""
+    """The session's page; after each test: no request left localhost, no console error appeared."""
     first_request, first_error = len(session.record.requests), len(session.record.console_errors)
     yield session
     external = [u for u in session.record.requests[first_request:] if not is_local(u)]

@@ -34,15 +34,13 @@ WAIT_FOR_SEQ_JS = """
 """
 
 
-WIDGETS = {"render": "w_render", "controls": "w_ctl", "python": "w_py", "invalid": "w_bad", "failing": "w_fail", "dark": "w_dark"}
-
-
 def root_selector(tag):
     return f'[data-test-cell="{tag}"] .aw-root'
 
 
 def show_widget(nb, tag, code):
-    cell = nb.cell(code, tag)
+    """Run ``code`` (which displays a widget named ``w_<tag>``) in a new cell; wait for its first heatmap."""
+    cell = nb.cell(f"# {tag}\n{code}", tag)
     root = cell.locator(".aw-root")
     root.wait_for(timeout=60_000)
     nb.page.wait_for_function(WAIT_FOR_SEQ_JS, arg=[root_selector(tag), 0], timeout=60_000)
@@ -60,13 +58,19 @@ def after_update(nb, root, tag, action):
     try:
         nb.page.wait_for_function(WAIT_FOR_SEQ_JS, arg=[root_selector(tag), before], timeout=60_000)
     except Exception:
-        state = kernel_exec(nb.page, "print({w}.request_seq, {w}.result['seq'], repr({w}.notice))".format(w=WIDGETS[tag]))
-        print("DEBUG", before, root.get_attribute("data-seq"), root.get_attribute("data-busy"), state)
+        w = f"w_{tag}"
+        kernel = kernel_exec(nb.page, f"print({w}.request_seq, {w}.result['seq'], repr({w}.notice))")
+        view = root.get_attribute("data-seq"), root.get_attribute("data-busy")
+        print(f"no update after {before}: view (seq, busy) {view}; kernel (request, result, notice) {kernel}")
         raise
 
 
 def canvas_stats(root):
     return root.locator("canvas.aw-canvas").evaluate(CANVAS_STATS_JS)
+
+
+def select_method(root, method):
+    return lambda: root.locator('[data-control="method"]').select_option(method)
 
 
 def kernel_value(nb, expression):
@@ -75,7 +79,7 @@ def kernel_value(nb, expression):
 
 def test_renders_a_heatmap_over_the_digit(nb):
     tag = "render"
-    root = show_widget(nb, tag, f"# {tag}\nw_render = AttributionWidget(model, x_test[3], labels=LABELS)\nw_render")
+    root = show_widget(nb, tag, "w_render = AttributionWidget(model, x_test[3], labels=LABELS)\nw_render")
     stats = canvas_stats(root)
     assert stats["width"] >= 320 and stats["height"] >= 320
     assert stats["coloured"] > 0.05, stats  # heat over the digit strokes, not a blank or grey canvas
@@ -97,31 +101,31 @@ def test_renders_a_heatmap_over_the_digit(nb):
 
 def test_browser_controls_recompute_and_update_the_kernel(nb):
     tag = "controls"
-    root = show_widget(nb, tag, f"# {tag}\nw_ctl = AttributionWidget(model, x_test[5], labels=LABELS)\nw_ctl")
+    root = show_widget(nb, tag, "w_controls = AttributionWidget(model, x_test[5], labels=LABELS)\nw_controls")
     page = nb.page
     hashes = [canvas_stats(root)["hash"]]
 
-    after_update(nb, root, tag, lambda: root.locator('[data-control="method"]').select_option("saliency"))
-    assert kernel_value(nb, "w_ctl.method") == "saliency"
+    after_update(nb, root, tag, select_method(root, "saliency"))
+    assert kernel_value(nb, "w_controls.method") == "saliency"
     assert root.locator(".aw-title").inner_text().startswith("Saliency")
     assert root.locator('[data-control="baseline"] button').first.is_disabled()
     hashes.append(canvas_stats(root)["hash"])
 
-    after_update(nb, root, tag, lambda: root.locator('[data-control="method"]').select_option("integrated_gradients"))
+    after_update(nb, root, tag, select_method(root, "integrated_gradients"))
     after_update(nb, root, tag, lambda: root.locator('[data-control="baseline"] [data-value="blur"]').click())
-    assert kernel_value(nb, "w_ctl.baseline") == "blur"
-    assert kernel_value(nb, "w_ctl.result['baseline']") == "blur"
+    assert kernel_value(nb, "w_controls.baseline") == "blur"
+    assert kernel_value(nb, "w_controls.result['baseline']") == "blur"
     hashes.append(canvas_stats(root)["hash"])
 
     second = root.locator(".aw-target").nth(1)
     index = second.get_attribute("data-index")
     after_update(nb, root, tag, lambda: second.click())
-    assert kernel_value(nb, "w_ctl.target") == index
+    assert kernel_value(nb, "w_controls.target") == index
     assert root.locator(".aw-target.aw-on").get_attribute("data-index") == index
     hashes.append(canvas_stats(root)["hash"])
 
     after_update(nb, root, tag, lambda: root.locator('[data-control="n_steps"]').fill("20"))
-    assert kernel_value(nb, "w_ctl.n_steps, w_ctl.result['n_steps']") == "20 20"
+    assert kernel_value(nb, "w_controls.n_steps, w_controls.result['n_steps']") == "20 20"
 
     # View-only controls redraw without the kernel, but still set the traits.
     before = seq(root)
@@ -129,40 +133,40 @@ def test_browser_controls_recompute_and_update_the_kernel(nb):
     root.locator('[data-control="opacity"]').fill("0.4")
     page.wait_for_timeout(300)
     assert seq(root) == before
-    assert kernel_value(nb, "w_ctl.sign_mode, w_ctl.opacity") == "absolute 0.4"
+    assert kernel_value(nb, "w_controls.sign_mode, w_controls.opacity") == "absolute 0.4"
     assert root.locator(".aw-legend-caption").inner_text().startswith("|attribution|")
     hashes.append(canvas_stats(root)["hash"])
     assert len(set(hashes)) == len(hashes), "every change redrew the canvas"
-    assert kernel_value(nb, "w_ctl.result['seq'] == w_ctl.request_seq") == "True"
+    assert kernel_value(nb, "w_controls.result['seq'] == w_controls.request_seq") == "True"
     save_screenshot(root, f"{nb.app}-controls")
 
 
 def test_python_assignments_rerender_the_view(nb):
     tag = "python"
-    root = show_widget(nb, tag, f"# {tag}\nw_py = AttributionWidget(model, x_test[7], labels=LABELS)\nw_py")
+    root = show_widget(nb, tag, "w_python = AttributionWidget(model, x_test[7], labels=LABELS)\nw_python")
     before = canvas_stats(root)["hash"]
-    after_update(nb, root, tag, lambda: kernel_exec(nb.page, "w_py.method = 'input_x_gradient'"))
+    after_update(nb, root, tag, lambda: kernel_exec(nb.page, "w_python.method = 'input_x_gradient'"))
     assert root.locator('[data-control="method"]').input_value() == "input_x_gradient"
     assert canvas_stats(root)["hash"] != before
-    after_update(nb, root, tag, lambda: kernel_exec(nb.page, "w_py.target = int(w_py.top_k[2]['index'])"))
-    assert root.locator(".aw-target.aw-on").get_attribute("data-index") == kernel_value(nb, "w_py.target")
-    kernel_exec(nb.page, "w_py.sign_mode = 'positive'; w_py.opacity = 1.0")
+    third = "w_python.target = int(w_python.top_k[2]['index'])"
+    after_update(nb, root, tag, lambda: kernel_exec(nb.page, third))
+    assert root.locator(".aw-target.aw-on").get_attribute("data-index") == kernel_value(nb, "w_python.target")
+    kernel_exec(nb.page, "w_python.sign_mode = 'positive'; w_python.opacity = 1.0")
     nb.page.wait_for_function(
         "(sel) => document.querySelector(sel + ' .aw-legend-caption').textContent.startsWith('positive')",
         arg=root_selector(tag),
     )
     assert root.locator('[data-control="sign_mode"] .aw-on').inner_text() == "Positive"
-    after_update(nb, root, tag, lambda: kernel_exec(nb.page, "w_py.inputs = x_test[8]"))
-    assert root.locator(".aw-target.aw-on .aw-target-label").inner_text() == kernel_value(nb, "LABELS[w_py.target]")
+    after_update(nb, root, tag, lambda: kernel_exec(nb.page, "w_python.inputs = x_test[8]"))
+    label = kernel_value(nb, "LABELS[w_python.target]")
+    assert root.locator(".aw-target.aw-on .aw-target-label").inner_text() == label
 
 
 def test_invalid_input_shows_the_error_in_the_view(nb):
     tag = "invalid"
-    root = show_widget(nb, tag, f"# {tag}\nw_bad = AttributionWidget(model, x_test[1], labels=LABELS)\nw_bad")
-    out = kernel_exec(
-        nb.page,
-        "try:\n    w_bad.inputs = torch.rand(3, 8, 8)\nexcept ValueError as error:\n    print('raised', error)",
-    )
+    root = show_widget(nb, tag, "w_invalid = AttributionWidget(model, x_test[1], labels=LABELS)\nw_invalid")
+    code = "try:\n    w_invalid.inputs = torch.rand(3, 8, 8)\nexcept ValueError as e:\n    print('raised', e)"
+    out = kernel_exec(nb.page, code)
     assert out.startswith("raised inputs: the model raised")
     box = root.locator(".aw-error")
     box.wait_for(state="visible", timeout=10_000)
@@ -171,12 +175,12 @@ def test_invalid_input_shows_the_error_in_the_view(nb):
     assert canvas_stats(root)["coloured"] > 0.05  # the previous, still valid heatmap stays on screen
 
     # A number typed in the view that the kernel rejects: shown, reverted, and the kernel keeps its target.
-    target = kernel_value(nb, "w_bad.target")
+    target = kernel_value(nb, "w_invalid.target")
     number = root.locator('[data-control="target-number"]')
     after_update(nb, root, tag, lambda: (number.fill("42"), number.press("Enter")))
     box.wait_for(state="visible")
     assert "target 42 is out of range: the model has 10 classes" in box.inner_text()
-    assert kernel_value(nb, "w_bad.target") == target
+    assert kernel_value(nb, "w_invalid.target") == target
     nb.page.wait_for_function(
         "(sel) => document.querySelector(sel + ' [data-control=target-number]').value !== '42'",
         arg=root_selector(tag),
@@ -186,41 +190,41 @@ def test_invalid_input_shows_the_error_in_the_view(nb):
 
 def test_a_failing_computation_shows_the_error_never_a_blank_view(nb):
     tag = "failing"
-    root = show_widget(
-        nb, tag, f"# {tag}\nfragile = Fragile(model)\nw_fail = AttributionWidget(fragile, x_test[2])\nw_fail"
-    )
+    code = "fragile = Fragile(model)\nw_failing = AttributionWidget(fragile, x_test[2])\nw_failing"
+    root = show_widget(nb, tag, code)
     kernel_exec(nb.page, "fragile.fail = True")
-    after_update(nb, root, tag, lambda: root.locator('[data-control="method"]').select_option("saliency"))
+    after_update(nb, root, tag, select_method(root, "saliency"))
     box = root.locator(".aw-error")
     assert box.is_visible() and box.get_attribute("data-kind") == "failure"
     assert "RuntimeError: the fragile model failed on purpose" in box.inner_text()
     assert root.get_attribute("data-error") == "true"
     assert canvas_stats(root)["lit"] > 0.2  # the input image is still drawn
-    out = kernel_exec(nb.page, "try:\n    w_fail.wait()\nexcept RuntimeError as error:\n    print('raised', error)")
+    code = "try:\n    w_failing.wait()\nexcept RuntimeError as error:\n    print('raised', error)"
+    out = kernel_exec(nb.page, code)
     assert out.strip() == "raised the fragile model failed on purpose"
     save_screenshot(root, f"{nb.app}-failure")
     kernel_exec(nb.page, "fragile.fail = False")
-    after_update(nb, root, tag, lambda: root.locator('[data-control="method"]').select_option("input_x_gradient"))
+    after_update(nb, root, tag, select_method(root, "input_x_gradient"))
     assert not box.is_visible()
 
 
 def test_dark_theme(nb):
     tag = "dark"
-    root = show_widget(nb, tag, f"# {tag}\nw_dark = AttributionWidget(model, x_test[0], labels=LABELS)\nw_dark")
+    root = show_widget(nb, tag, "w_dark = AttributionWidget(model, x_test[0], labels=LABELS)\nw_dark")
     luminance_js = """(el) => {
         const [r, g, b] = getComputedStyle(el).backgroundColor.match(/\\d+/g).map(Number);
         return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
     }"""
+    theme_js = "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})"
+    element = root.element_handle()
     assert root.evaluate(luminance_js) > 0.8
-    nb.page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
+    nb.page.evaluate(theme_js, "JupyterLab Dark")
     try:
-        nb.page.wait_for_function(f"(el) => ({luminance_js})(el) < 0.3", arg=root.element_handle(), timeout=20_000)
+        nb.page.wait_for_function(f"(el) => ({luminance_js})(el) < 0.3", arg=element, timeout=20_000)
         save_screenshot(root, f"{nb.app}-dark")
     finally:
-        nb.page.evaluate(
-            "() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})"
-        )
-        nb.page.wait_for_function(f"(el) => ({luminance_js})(el) > 0.8", arg=root.element_handle(), timeout=20_000)
+        nb.page.evaluate(theme_js, "JupyterLab Light")
+        nb.page.wait_for_function(f"(el) => ({luminance_js})(el) > 0.8", arg=element, timeout=20_000)
 
 
 def test_the_whole_session_stayed_offline_and_error_free(nb):

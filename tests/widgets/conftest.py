@@ -33,3 +33,12 @@ def smooth_cnn():
 @pytest.fixture
 def digit(digits):
     return digits[0][3]  # [1, 8, 8]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """The test models are tiny: on a small shared machine, extra torch threads only spin and slow them."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
