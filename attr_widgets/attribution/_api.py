@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 import torch
@@ -9,6 +10,7 @@ from torch import nn
 
 from . import _cache
 from ._batching import saved_bytes_per_row
+from ._layer_path import LayerTap
 from ._model_state import model_device, preserved_model
 from ._outputs import (
     OutputSelector,
@@ -140,7 +142,9 @@ def attribute(
     with preserved_model(model):
         scorer = Scorer(model, output, torch.empty(0), names, batched, static)
         probe = x.detach().requires_grad_(True) if x.is_floating_point() else x
-        with torch.enable_grad():
+        # Layer paths need the layer's activations on x: capture them in this forward instead of another.
+        tap = LayerTap(layer_module) if layer_module is not None and spec.path else None
+        with torch.enable_grad(), tap.attached() if tap is not None else nullcontext():
             logits, bytes_per_row = saved_bytes_per_row(model, lambda: scorer.logits(probe), x.shape[0])
         logits = logits.detach()
         if not torch.isfinite(logits).all():
@@ -162,6 +166,7 @@ def attribute(
             options=options,
             common=common,
             bytes_per_row=bytes_per_row,
+            layer_activations=None if tap is None else tap.captured,
         )
         result = spec.run(request)
 

@@ -99,6 +99,16 @@ class ChunkRunner:
                 continue
             start = stop
 
+    def call(self, run: Callable[[int], T]) -> T:
+        """``run(rows)`` for work a library (Captum) batches itself; on out-of-memory, halve and retry."""
+        while True:
+            try:
+                return run(self.rows)
+            except OutOfMemoryError:
+                if self.rows <= 1:
+                    raise
+                self._shrink()
+
     def _shrink(self) -> None:
         old = self.rows
         self.rows = max(1, self.rows // 2)

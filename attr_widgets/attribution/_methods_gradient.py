@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import warnings
+import weakref
 
 import torch
+from torch import nn
 
 from ._batching import AttributionWarning
+from ._cache import model_fingerprint
 from ._model_state import quiet_captum
 from ._registry import (
     GRADIENT_AXIOMS,
@@ -60,16 +63,25 @@ def input_x_gradient(request: Request) -> MethodOutput:
     return MethodOutput(request.inputs * _gradients(request))
 
 
+# Homogeneity is a property of the model: once checked, it holds until the weights or modes change.
+_homogeneity_verdicts: weakref.WeakKeyDictionary[nn.Module, tuple[tuple, bool]] = weakref.WeakKeyDictionary()
+
+
 def _check_homogeneous(request: Request) -> bool:
     try:
         from attr_widgets.xdnn import is_homogeneous
-    except ImportError as error:  # pragma: no cover - only while attr_widgets.xdnn is being written
+    except ImportError as error:  # pragma: no cover - only while attr_widgets.xdnn is missing
         raise ImportError(
-            "method='x_gradient' checks homogeneity with attr_widgets.xdnn.is_homogeneous, which could "
-            "not be "
-            f"imported ({error}); pass check_homogeneous=False to skip the check."
+            "method='x_gradient' checks homogeneity with attr_widgets.xdnn.is_homogeneous, which could not "
+            f"be imported ({error}); pass check_homogeneous=False to skip the check."
         ) from error
-    return bool(is_homogeneous(request.model, request.inputs, output=request.scorer.output))
+    fingerprint = (model_fingerprint(request.model), repr(request.scorer.output))
+    known = _homogeneity_verdicts.get(request.model)
+    if known is not None and known[0] == fingerprint:
+        return known[1]
+    verdict = bool(is_homogeneous(request.model, request.inputs, output=request.scorer.output))
+    _homogeneity_verdicts[request.model] = (fingerprint, verdict)
+    return verdict
 
 
 @register(
@@ -95,35 +107,43 @@ def x_gradient(request: Request) -> MethodOutput:
     return MethodOutput(values, request.baseline_scores(zeros), "zeros")
 
 
-_NOISE_TYPES = {"smoothgrad": "smoothgrad", "smoothgrad_sq": "smoothgrad_sq", "vargrad": "vargrad"}
 _NOISE_OPTIONS = {"nt_samples": 25, "noise_level": 0.15, "stdevs": None, "abs": False}
 
 
 def _noise_tunnel(request: Request, kind: str) -> MethodOutput:
-    from captum.attr import NoiseTunnel, Saliency
+    """SmoothGrad / SmoothGrad² / VarGrad over ``nt_samples`` noised copies of each input.
 
+    The noise is drawn up front exactly as Captum's NoiseTunnel draws it for one partition (example-major,
+    one ``torch.normal`` call), so values equal Captum's with ``nt_samples_batch_size=None`` and do not depend
+    on how we chunk the gradient evaluations (Captum's own noise changes with its batch size).
+    """
     options = request.options
     stdevs = options["stdevs"]
     if stdevs is None:
         # Smilkov et al. pick σ as a fraction of the input range.
         value_range = float(request.inputs.max() - request.inputs.min())
         stdevs = options["noise_level"] * (value_range if value_range > 0 else 1.0)
-    samples = int(options["nt_samples"])
-    if samples < 1:
-        raise ValueError(f"nt_samples must be a positive int, got {samples}.")
-    per_batch = max(1, request.rows(samples * request.batch) // request.batch)
-    tunnel = NoiseTunnel(Saliency(request.scorer.captum_module()))
-    with request.seeded(), quiet_captum():
-        values = tunnel.attribute(
-            request.inputs.clone(),
-            nt_type=kind,
-            nt_samples=samples,
-            nt_samples_batch_size=min(per_batch, samples),
-            stdevs=float(stdevs),
-            target=request.scorer.captum_target(),
-            additional_forward_args=request.scorer.captum_extra_args(),
-            abs=bool(options["abs"]),
-        )
+    samples = options["nt_samples"]
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise ValueError(f"nt_samples must be a positive int, got {samples!r}.")
+    x = request.inputs
+    total = x.shape[0] * samples
+    with request.seeded():
+        spread = torch.tensor(float(stdevs), device=x.device).repeat((total, *x.shape[1:]))
+        noisy = x.repeat_interleave(samples, dim=0) + torch.normal(0, spread)
+    rows = torch.arange(x.shape[0], device=x.device).repeat_interleave(samples)
+    sums, squares = torch.zeros_like(x), torch.zeros_like(x)
+
+    def work(start: int, stop: int) -> None:
+        grads = input_gradients(request.scorer, noisy[start:stop], rows[start:stop])
+        if options["abs"]:
+            grads = grads.abs()
+        sums.index_add_(0, rows[start:stop], grads)
+        squares.index_add_(0, rows[start:stop], grads * grads)
+
+    request.runner(total).run(total, work)
+    mean, mean_square = sums / samples, squares / samples
+    values = {"smoothgrad": mean, "smoothgrad_sq": mean_square, "vargrad": mean_square - mean * mean}[kind]
     return MethodOutput(values, info={"stdevs": float(stdevs)})
 
 
@@ -139,7 +159,7 @@ for _name, _description in (
         options=_NOISE_OPTIONS,
         axioms=NOT_IN_TABLES,
         captum=f"NoiseTunnel(Saliency, nt_type={_name!r})",
-    )(lambda request, _kind=_NOISE_TYPES[_name]: _noise_tunnel(request, _kind))
+    )(lambda request, _kind=_name: _noise_tunnel(request, _kind))
 
 
 def _modified_backprop(request: Request, captum_class: str) -> MethodOutput:

@@ -109,7 +109,9 @@ def layer_integrated_gradients(request: Request) -> MethodOutput:
     assert request.layer is not None
     tap = LayerTap(request.layer)
     with tap.attached():
-        activations, _ = capture(tap, request.scorer, request.inputs)
+        activations = request.layer_activations
+        if activations is None:
+            activations, _ = capture(tap, request.scorer, request.inputs)
         starts = _layer_baseline(request, tap, activations)
         gradients = LayerGradients(tap, request.scorer, request.inputs, request.options["layer_strategy"])
         # f at the path's start: the suffix on the baseline activations (equals f(baseline input) when nothing

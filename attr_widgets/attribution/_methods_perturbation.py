@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from ._baselines import TOKEN_BASELINE_NAMES, baseline_name, make_baseline
+from ._batching import ChunkRunner
 from ._model_state import quiet_captum
 from ._registry import NOT_IN_TABLES, register
 from ._request import MethodOutput, Request
@@ -35,8 +38,11 @@ def perturbation_baseline(request: Request) -> torch.Tensor | float:
     return token_baseline_ids(request, name)
 
 
-def _per_eval(request: Request, perturbations: int) -> int:
-    return max(1, min(perturbations, request.rows(perturbations * request.batch) // request.batch))
+def _batched(request: Request, perturbations: int, run: Callable[[int], torch.Tensor]) -> torch.Tensor:
+    """``run(perturbations_per_eval)`` sized to the memory plan, halved on out-of-memory."""
+    per_eval = max(1, min(perturbations, request.rows(perturbations * request.batch) // request.batch))
+    with quiet_captum():
+        return ChunkRunner(per_eval).call(run)
 
 
 def default_window(shape: torch.Size) -> tuple[int, ...]:
@@ -76,16 +82,20 @@ def occlusion(request: Request) -> MethodOutput:
         example, window, strides if isinstance(strides, tuple) else [strides] * len(example), strict=False
     ):
         steps *= (size - w) // int(s) + 1
-    with quiet_captum():
-        values = Occlusion(request.scorer.captum_module()).attribute(
+    explainer, baselines = Occlusion(request.scorer.captum_module()), perturbation_baseline(request)
+    values = _batched(
+        request,
+        steps,
+        lambda per_eval: explainer.attribute(
             request.inputs,
             sliding_window_shapes=window,
             strides=strides,
-            baselines=perturbation_baseline(request),
+            baselines=baselines,
             target=request.scorer.captum_target(),
             additional_forward_args=request.scorer.captum_extra_args(),
-            perturbations_per_eval=_per_eval(request, steps),
-        )
+            perturbations_per_eval=per_eval,
+        ),
+    )
     return MethodOutput(
         values.to(torch.get_default_dtype()) if not values.is_floating_point() else values,
         None,
@@ -119,15 +129,19 @@ def feature_ablation(request: Request) -> MethodOutput:
         groups = int(mask.max()) + 1
     else:
         groups = int(request.inputs[0].numel())
-    with quiet_captum():
-        values = FeatureAblation(request.scorer.captum_module()).attribute(
+    explainer, baselines = FeatureAblation(request.scorer.captum_module()), perturbation_baseline(request)
+    values = _batched(
+        request,
+        groups,
+        lambda per_eval: explainer.attribute(
             request.inputs,
-            baselines=perturbation_baseline(request),
+            baselines=baselines,
             target=request.scorer.captum_target(),
             additional_forward_args=request.scorer.captum_extra_args(),
             feature_mask=mask,
-            perturbations_per_eval=_per_eval(request, groups),
-        )
+            perturbations_per_eval=per_eval,
+        ),
+    )
     if not values.is_floating_point():
         values = values.to(torch.get_default_dtype())
     return MethodOutput(values, None, baseline_name(request.baseline))

@@ -140,16 +140,8 @@ def quiet_captum() -> Iterator[None]:
 
 def model_device(model: nn.Module) -> torch.device:
     """The device of the model's first parameter (or buffer); CPU for a model without tensors."""
-    for tensor in model.parameters():
-        return tensor.device
-    for tensor in model.buffers():
-        return tensor.device
+    for param in model.parameters():
+        return param.device
+    for buffer in model.buffers():
+        return buffer.device
     return torch.device("cpu")
-
-
-def model_dtype(model: nn.Module) -> torch.dtype:
-    """The floating dtype of the model's first floating parameter; float32 when there is none."""
-    for tensor in model.parameters():
-        if tensor.is_floating_point():
-            return tensor.dtype
-    return torch.float32

@@ -12,6 +12,7 @@ midpoint rule triples it. Gauss-Legendre nodes of different orders are disjoint,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -27,6 +28,20 @@ def min_steps(rule: str) -> int:
 
 def nodes(rule: str, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes ``alphas`` in [0, 1] and weights (summing to 1) of ``rule`` with ``n`` gradient evaluations."""
+    if n < min_steps(rule):
+        raise ValueError(f"n_steps must be at least {min_steps(rule)} for integration={rule!r}, got {n}.")
+    alphas, weights = _cached_nodes(rule, n)
+    # Copies keep the cache intact whatever callers do with the arrays.
+    return alphas.copy(), weights.copy()
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_nodes(rule: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    # Gauss-Legendre needs an eigen-decomposition per n: worth remembering.
+    return _compute_nodes(rule, n)
+
+
+def _compute_nodes(rule: str, n: int) -> tuple[np.ndarray, np.ndarray]:
     if n < min_steps(rule):
         raise ValueError(f"n_steps must be at least {min_steps(rule)} for integration={rule!r}, got {n}.")
     k = np.arange(n, dtype=np.float64)

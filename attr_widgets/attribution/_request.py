@@ -32,6 +32,7 @@ class Request:
     options: dict[str, Any]
     common: dict[str, Any]
     bytes_per_row: float
+    layer_activations: torch.Tensor | None = None  # the layer's output on the inputs (layer path methods)
 
     @property
     def batch(self) -> int:

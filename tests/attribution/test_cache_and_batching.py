@@ -150,3 +150,16 @@ def test_out_of_memory_at_one_row_is_raised():
     with pytest.raises(_batching.OutOfMemoryError), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         attribute(model, images(1), method="saliency", target=0)
+
+
+@pytest.mark.parametrize("method", ["occlusion", "feature_ablation", "smoothgrad"])
+def test_out_of_memory_in_captum_batched_methods_halves_too(method):
+    inner, x = small_cnn(), images(2)
+    model = RowLimitedModel(inner, max_rows=4)
+    options = {"sliding_window_shapes": (3, 2, 2)} if method == "occlusion" else {}
+    if method == "smoothgrad":
+        options = {"nt_samples": 8}
+    with pytest.warns(A.AttributionWarning, match="retrying"):
+        result = attribute(model, x, method=method, target=1, internal_batch_size=64, **options)
+    reference = attribute(inner, x, method=method, target=1, cache=False, **options)
+    torch.testing.assert_close(result.values, reference.values, rtol=1e-5, atol=1e-6)

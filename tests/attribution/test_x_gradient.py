@@ -57,3 +57,23 @@ def test_x_gradient_differs_from_ig_when_biases_break_homogeneity():
         xg = attribute(model, x, method="x_gradient", target=0)
     ig = attribute(model, x, method="integrated_gradients", target=0, n_steps=64)
     assert (xg.values - ig.values).abs().max() > 1e-3
+
+
+def test_homogeneity_verdict_is_remembered_until_the_weights_change():
+    model = relu_cnn()
+    with pytest.warns(AttributionWarning):
+        attribute(model, images(), method="x_gradient", cache=False)
+    xdnn = to_xdnn(model).model
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        attribute(xdnn, images(), method="x_gradient", cache=False)
+        attribute(xdnn, images(5), method="x_gradient", cache=False)  # verdict reused
+    with torch.no_grad():
+        xdnn[-1].weight.add_(1.0)  # still homogeneous: new check, same verdict, no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        attribute(xdnn, images(), method="x_gradient", cache=False)
+    with torch.no_grad():
+        xdnn[-1].bias = nn.Parameter(torch.ones(4))  # a bias breaks homogeneity: re-checked, warns
+    with pytest.warns(AttributionWarning):
+        attribute(xdnn, images(), method="x_gradient", cache=False)

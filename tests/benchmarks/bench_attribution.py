@@ -64,13 +64,16 @@ def mlp(
     return nn.Sequential(*layers, nn.Linear(size, classes)).eval()
 
 
-def cnn(activation: type[nn.Module], channels: int = 16, classes: int = 10) -> nn.Sequential:
+def cnn(
+    activation: type[nn.Module], channels: int = 16, classes: int = 10, pool: type[nn.Module] = nn.MaxPool2d
+) -> nn.Sequential:
+    """Three stages of two 3x3 convolutions (c, 2c, 4c channels); AvgPool2d keeps a smooth model smooth."""
     c = channels
     layers: list[nn.Module] = []
     size = 3
     for stage, width in enumerate((c, 2 * c, 4 * c)):
         if stage:
-            layers.append(nn.MaxPool2d(2))
+            layers.append(pool(2))
         layers += [nn.Conv2d(size, width, 3, padding=1), activation(), nn.Conv2d(width, width, 3, padding=1)]
         layers.append(activation())
         size = width
@@ -150,7 +153,7 @@ def steps_models(quick: bool) -> dict[str, tuple[nn.Module, torch.Tensor]]:
         "tanh MLP": (mlp(nn.Tanh, 3, 64, 16), torch.randn(batch, 16)),
         "GELU MLP": (mlp(nn.GELU, 3, 64, 16), torch.randn(batch, 16)),
         "ReLU MLP": (mlp(nn.ReLU, 3, 64, 16), torch.randn(batch, 16)),
-        "GELU CNN": (cnn(nn.GELU, 4), torch.rand(batch, 3, 16, 16)),
+        "GELU CNN (avg-pool)": (cnn(nn.GELU, 4, pool=nn.AvgPool2d), torch.rand(batch, 3, 16, 16)),
         "ReLU CNN": (cnn(nn.ReLU, 4), torch.rand(batch, 3, 16, 16)),
     }
     if quick:
@@ -262,15 +265,24 @@ def layer_prefix_reuse(device: torch.device, quick: bool) -> None:
     torch.manual_seed(0)
     deep = mlp(nn.GELU, 4 if quick else 16, 32 if quick else 256, 64)
     conv = cnn(nn.ReLU, 4 if quick else 16)
+    quarter = len(deep) // 4
+    side_px = side(quick)
     cases = [
-        ("deep GELU MLP", deep, len(deep) // 2 - 1, torch.randn(batch, 64)),
-        (f"ReLU CNN {side(quick)}px", conv, 6, torch.rand(batch, 3, side(quick), side(quick))),
+        ("deep GELU MLP", deep, quarter - 1, torch.randn(batch, 64)),
+        ("deep GELU MLP", deep, 2 * quarter - 1, torch.randn(batch, 64)),
+        ("deep GELU MLP", deep, 3 * quarter - 1, torch.randn(batch, 64)),
+        (f"ReLU CNN {side_px}px", conv, 4, torch.rand(batch, 3, side_px, side_px)),
+        (f"ReLU CNN {side_px}px", conv, 6, torch.rand(batch, 3, side_px, side_px)),
+        (f"ReLU CNN {side_px}px", conv, 9, torch.rand(batch, 3, side_px, side_px)),
     ]
+    if quick:
+        cases = cases[1:2] + cases[4:5]
     rows = [
         _layer_row(name, model.to(device), index, x.to(device), repeats) for name, model, index, x in cases
     ]
     table(
-        f"Layer IG, prefix computed once vs Captum LayerIntegratedGradients (50 steps; {device.type})",
+        f"Layer IG, prefix computed once vs Captum LayerIntegratedGradients (50 steps; layers at 1/4, 1/2 "
+        f"and 3/4 depth; {device.type})",
         ["model", "layer", "B", "Captum ms", "ours ms", "speedup", "max |diff| / max |value|"],
         rows,
     )
