@@ -27,7 +27,7 @@ __all__ = ["important_directions", "vector_directions", "directions_from_covaria
 Method = Literal["exact", "randomized", "auto"]
 
 DEFAULT_OVERSAMPLE = 10
-DEFAULT_N_ITER = 4
+DEFAULT_N_ITER = 6
 
 
 def choose_method(p: int, n: int, k: int, oversample: int = DEFAULT_OVERSAMPLE) -> str:

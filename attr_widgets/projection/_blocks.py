@@ -22,6 +22,7 @@ __all__ = [
     "block_rows_for",
     "centered_matmul",
     "centered_t_matmul",
+    "sample_mean",
     "second_moment",
     "shifted_moments",
 ]
@@ -41,6 +42,22 @@ def _batch_numel(x: Tensor) -> int:
     for d in x.shape[:-2]:
         out *= int(d)
     return out
+
+
+def sample_mean(x: Tensor) -> Tensor:
+    """The float64 mean over the sample dim of ``x [..., p, n]``, summed block by block.
+
+    ``x.sum(-2, dtype=torch.float64)`` would first cast the whole tensor, doubling the memory of a float32
+    input; summing cache-sized blocks in float64 costs one block.
+    """
+    p, n = x.shape[-2], x.shape[-1]
+    if x.dtype == torch.float64:
+        return x.mean(-2)
+    rows = block_rows_for(n, _batch_numel(x))
+    total = torch.zeros(*x.shape[:-2], n, dtype=torch.float64, device=x.device)
+    for start in range(0, p, rows):
+        total += x[..., start : start + rows, :].sum(-2, dtype=torch.float64)
+    return total / p
 
 
 # float64 GEMMs want a longer inner dimension than the cache-sized centring buffers to run at full speed.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ._exact import sample_mean
+from ._blocks import sample_mean
 from ._spectral import masked_power, select_rank
 from ._validate import check_k, check_rtol, check_samples, default_rtol, working_dtype
 

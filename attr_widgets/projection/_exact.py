@@ -19,16 +19,11 @@ import math
 import torch
 from torch import Tensor
 
-from ._blocks import second_moment, shifted_moments
+from ._blocks import sample_mean, second_moment, shifted_moments
 from ._result import Projection
 from ._spectral import eigh_descending, masked_power, normalize_signs, psd_factor, select_rank, symmetrize
 
-__all__ = ["exact_directions", "solve_covariances", "sample_mean"]
-
-
-def sample_mean(acts: Tensor) -> Tensor:
-    """The float64 mean over the sample dim (summed in float64 so large p loses no precision)."""
-    return acts.sum(-2, dtype=torch.float64) / acts.shape[-2]
+__all__ = ["exact_directions", "solve_covariances"]
 
 
 def solve_covariances(

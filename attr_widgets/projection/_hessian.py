@@ -16,8 +16,8 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from ._blocks import shifted_moments
-from ._exact import exact_directions, sample_mean, solve_covariances
+from ._blocks import sample_mean, shifted_moments
+from ._exact import exact_directions, solve_covariances
 from ._result import Projection
 from ._validate import (
     check_generator,

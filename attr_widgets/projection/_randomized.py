@@ -16,8 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ._blocks import centered_matmul, centered_t_matmul
-from ._exact import sample_mean
+from ._blocks import centered_matmul, centered_t_matmul, sample_mean
 from ._result import Projection
 from ._spectral import masked_power, normalize_signs, select_rank
 

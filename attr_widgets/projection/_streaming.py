@@ -9,9 +9,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._blocks import second_moment, shifted_moments
+from ._blocks import sample_mean, second_moment, shifted_moments
 from ._distributed import all_ranks_agree, all_reduce_moments, any_rank, distributed_ready
-from ._exact import sample_mean, solve_covariances
+from ._exact import solve_covariances
 from ._result import Projection
 from ._validate import check_k, check_rtol, check_same_samples, check_samples, default_rtol, working_dtype
 

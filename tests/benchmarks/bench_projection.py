@@ -14,7 +14,7 @@ Columns:
     vs ref    the reference's time divided by this method's (the reference is skipped where p·min(n, p)²
               exceeds --reference-limit, default that of the goal cell, which always runs).
     σ err     max over the top-k of |σ_i − σ_i*| / σ_i*, with σ* from our exact method (float64 inside).
-              For the reference the seed's S is divided by p (it does not normalise by the sample count).
+              The reference returns only P_A, P_G; its σ is read off them afterwards (Σ P_G = P_A σ).
     peak MiB  peak resident memory above the pre-call level (Linux VmHWM after resetting it through
               /proc/self/clear_refs, free heap trimmed first): everything the call held at once,
               LAPACK/MKL workspaces included. The inputs themselves are already resident and not counted.
@@ -41,9 +41,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from attr_widgets.projection import important_directions  # noqa: E402
+from attr_widgets.projection._api import DEFAULT_N_ITER, DEFAULT_OVERSAMPLE  # noqa: E402
+from attr_widgets.projection._reference import get_projection  # noqa: E402
 
-OVERSAMPLE = 10
-N_ITER = 4
+OVERSAMPLE = DEFAULT_OVERSAMPLE
+N_ITER = DEFAULT_N_ITER
 GOAL = (16384, 2048)
 
 
@@ -97,17 +99,10 @@ def measured(fn: Callable[[], object]) -> tuple[float, float, object]:
 
 
 # ------------------------------------------------------------------ the contenders
-def reference_sigma(acts, grads, k):
-    """The seed's code, plus its S (divided by p), computed inside the same call."""
-    xc = acts - acts.mean(-2, keepdim=True)
-    a_vecs, a_vals, _ = torch.linalg.svd(xc.mT, full_matrices=False)
-    g_vecs, g_vals, _ = torch.linalg.svd(grads.mT, full_matrices=False)
-    a = a_vecs * a_vals.unsqueeze(-2)
-    g = g_vecs * g_vals.unsqueeze(-2)
-    u, s, vh = torch.linalg.svd(g.mT @ a)
-    u, v, sk = u[..., :k], vh.mT[..., :k], s[..., :k].unsqueeze(-2)
-    _ = (a @ (v * sk ** (-0.5))), (g @ (u * sk ** (-0.5)))
-    return s[:k] / acts.shape[-2]
+def sigma_from_bases(acts, act_basis, grad_basis):
+    """σ_i from the seed's relation Σ P_G = P_A σ (untimed): σ_i = P_A,iᵀ Σ P_G,i / ‖P_A,i‖²."""
+    xc = acts - acts.mean(0)
+    return ((xc @ act_basis) * (xc @ grad_basis)).sum(0) / acts.shape[0] / act_basis.square().sum(0)
 
 
 def _explicit_cross(acts, grads):
@@ -181,8 +176,8 @@ def bench_cell(
 
     run_ref = p * min(n, p) ** 2 <= ref_limit or (p, n) == GOAL
     if run_ref:
-        t_ref, m_ref, s_ref = timed(lambda: reference_sigma(acts, grads, k))
-        results["reference (seed)"] = (t_ref, m_ref, rel_err(s_ref, truth))
+        t_ref, m_ref, (ref_a, ref_g) = timed(lambda: get_projection(acts, grads, k))
+        results["reference (seed)"] = (t_ref, m_ref, rel_err(sigma_from_bases(acts, ref_a, ref_g), truth))
     fits = p * p * 4 <= matrix_limit_bytes
     for name, fn in (("torch.svd_lowrank", torch_lowrank), ("sklearn randomized_svd", sklearn_randomized)):
         if fits:

@@ -65,3 +65,23 @@ def linearised_objective(p_mat: Tensor, sigma: Tensor, pi: Tensor) -> Tensor:
     eye = torch.eye(p_mat.shape[-1], dtype=p_mat.dtype)
     r = eye - p_mat
     return torch.einsum("ij,jk,lk,li->", r, sigma, r, pi)
+
+
+def peak_torch_bytes(fn) -> tuple[int, object]:
+    """Peak bytes held by torch CPU allocations made while ``fn`` runs (profiler memory events in order).
+
+    Unlike a TorchDispatchMode this also sees buffers allocated inside kernels, e.g. the float64 copy that
+    ``x.sum(dtype=torch.float64)`` makes of a float32 ``x``.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        out = fn()
+    events = sorted(
+        (e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"
+    )
+    live = peak = 0
+    for _, nbytes in events:
+        live += nbytes
+        peak = max(peak, live)
+    return peak, out

@@ -9,7 +9,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from projection_helpers import low_rank, moments, problem, rel
+from projection_helpers import low_rank, moments, peak_torch_bytes, problem, rel
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
@@ -137,6 +137,23 @@ def test_randomized_never_allocates_n_by_n_or_p_by_p(monkeypatch, pca):
     assert biggest < min(n, p) ** 2, max(rec.shapes, key=lambda fs: math.prod(fs[1]))
     for _, shape in rec.shapes:
         assert shape[-2:] not in ((n, n), (p, p))
+
+
+@pytest.mark.parametrize("pca", [False, True])
+def test_randomized_peak_memory_is_far_below_one_copy_of_the_input(pca):
+    """Counting every torch allocation, kernels' internal buffers included (the benchmark measures RSS)."""
+    p, n = 20_000, 1_000
+    acts, grads = spiked(p, n, 6, latent=12)
+    grads = None if pca else grads
+    input_bytes = p * n * 4
+    peak, proj = peak_torch_bytes(
+        lambda: important_directions(acts, grads, 4, method="randomized", oversample=4, n_iter=1)
+    )
+    assert proj.n_directions == 4
+    assert 0 < peak < input_bytes / 4
+    # the probe sees allocations made inside kernels: a float64 sum casts the whole float32 input first
+    cast_peak, _ = peak_torch_bytes(lambda: acts.sum(-2, dtype=torch.float64))
+    assert cast_peak >= 2 * input_bytes
 
 
 def test_exact_does_form_the_small_square_so_the_check_above_has_teeth():
