@@ -1,11 +1,13 @@
 """attr_widgets: live, linked attribution widgets for PyTorch models in Jupyter.
 
-The torch-only libraries (``attr_widgets.attribution``, ``attr_widgets.projection``, ``attr_widgets.xdnn``) import
-no widget code; the widgets (``attr_widgets.widgets``) hold traits and call into them.
+The torch-only libraries (``attr_widgets.attribution``, ``attr_widgets.projection``,
+``attr_widgets.xdnn``) import no widget code; the widgets (``attr_widgets.widgets``) hold traits and
+call into them.
 """
 
-from attr_widgets.attribution import Attribution, attribute, methods, predict
+from attr_widgets.attribution import Attribution, attribute, check_axioms, methods, predict
 from attr_widgets.widgets import AttributionWidget
+from attr_widgets.xdnn import is_homogeneous, to_xdnn
 
 __version__ = "0.1.0"
 
@@ -14,9 +16,12 @@ __all__ = [
     "AttributionWidget",
     "__version__",
     "attribute",
+    "check_axioms",
     "load_ipython_extension",
     "methods",
     "predict",
+    "to_xdnn",
+    "is_homogeneous",
 ]
 
 

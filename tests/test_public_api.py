@@ -1,4 +1,5 @@
 import importlib
+from pathlib import Path
 
 import attr_widgets
 
@@ -29,3 +30,24 @@ def test_py_typed_marker_is_shipped():
     from pathlib import Path
 
     assert (Path(attr_widgets.__file__).parent / "py.typed").exists()
+
+
+def test_torch_libraries_never_import_widgets():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, attr_widgets.attribution, attr_widgets.projection, attr_widgets.xdnn\n"
+        "bad = [m for m in sys.modules if m.startswith(('attr_widgets.widgets', 'anywidget', 'ipywidgets'))]\n"
+        "assert not bad, bad\n"
+    )
+    # attr_widgets/__init__ imports the widgets, so load the subpackages under a bare package object.
+    root = Path(__file__).resolve().parents[1]
+    env_code = (
+        "import sys, types, pathlib\n"
+        f"root = pathlib.Path({str(root)!r})\n"
+        "pkg = types.ModuleType('attr_widgets'); pkg.__path__ = [str(root / 'attr_widgets')]\n"
+        "sys.modules['attr_widgets'] = pkg\n" + code
+    )
+    result = subprocess.run([sys.executable, "-c", env_code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
