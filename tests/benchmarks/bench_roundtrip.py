@@ -1,0 +1,249 @@
+"""Browser round trip of AttributionWidget: control change → view updated, and bytes per update.
+
+Runs a real JupyterLab with Chromium (as tests/browser does), displays the widget for the digits CNN (CPU, one
+torch thread) and, in the page, changes a control and times until the view has drawn the answering result
+(a MutationObserver on the widget's ``data-seq``; the canvas is drawn before that attribute changes).
+Then it measures the bytes the kernel's websocket delivers for one update of a 224×224 RGB input.
+
+    python tests/benchmarks/bench_roundtrip.py [--changes 24] [--app lab|notebook]
+
+Prints markdown tables. Goals: p50 ≤ 100 ms for the digits CNN; ≤ 210 KB per 224×224 update.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "browser"))
+
+from _jupyter import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    HERE,
+    kernel_exec,
+    open_notebook,
+    run_cell,
+    start_server,
+    write_notebook,
+)
+from digits_model import train_digits_cnn  # noqa: E402
+
+SETUP = """\
+import sys
+sys.path.insert(0, {here!r})
+import torch
+from torch import nn
+from digits_model import digits_cnn, LABELS
+from attr_widgets.widgets import AttributionWidget
+saved = torch.load({weights!r})
+model = digits_cnn()
+model.load_state_dict(saved["state"])
+model.eval()
+x_test = saved["x"]
+torch.manual_seed(0)
+big_model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(4), nn.Flatten(),
+                          nn.Linear(128, 1000)).eval()
+big_x = torch.rand(3, 224, 224)
+"""
+
+# In the page: apply each change, resolve when the widget's data-seq moves past the old one with busy false.
+TIME_CHANGES_JS = """
+async ([selector, control, values, eventType]) => {
+  const root = document.querySelector(selector);
+  const times = [];
+  for (const value of values) {
+    const before = Number(root.dataset.seq);
+    const updated = new Promise((resolve, reject) => {
+      const done = () => Number(root.dataset.seq) > before && root.dataset.busy === "false";
+      const observer = new MutationObserver(() => { if (done()) { observer.disconnect(); resolve(); } });
+      observer.observe(root, { attributes: true, attributeFilter: ["data-seq", "data-busy"] });
+      setTimeout(() => {
+        observer.disconnect();
+        reject(new Error(`no update for ${control}=${value} after seq ${before}: ` +
+                         `seq ${root.dataset.seq}, busy ${root.dataset.busy}`));
+      }, 30000);
+    });
+    const start = performance.now();
+    const el = root.querySelector(`[data-control="${control}"]`);
+    if (el.tagName === "SELECT" || el.tagName === "INPUT") {
+      el.value = String(value);
+      el.dispatchEvent(new Event(eventType, { bubbles: true }));
+    } else {
+      el.querySelector(`[data-value="${value}"]`).click();
+    }
+    await updated;
+    times.push(performance.now() - start);
+  }
+  return times;
+}
+"""
+
+# View-only change (no kernel work): time to the redraw, for reference.
+TIME_VIEW_ONLY_JS = """
+async ([selector, values]) => {
+  const root = document.querySelector(selector);
+  const slider = root.querySelector('[data-control="opacity"]');
+  const times = [];
+  for (const value of values) {
+    const start = performance.now();
+    slider.value = String(value);
+    slider.dispatchEvent(new Event("input", { bubbles: true }));
+    times.push(performance.now() - start);  // the canvas redraw is synchronous in the input handler
+  }
+  return times;
+}
+"""
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def row(name: str, times: list[float], kernel_ms: list[float] | None = None) -> str:
+    p50, p95 = statistics.median(times), percentile(times, 95)
+    kernel = f"{statistics.median(kernel_ms):.1f}" if kernel_ms else "–"
+    return f"| {name} | {len(times)} | {p50:.1f} | {p95:.1f} | {max(times):.1f} | {kernel} |"
+
+
+def main() -> None:
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
+    parser.add_argument("--changes", type=int, default=24, help="control changes per scenario (>= 20)")
+    parser.add_argument("--app", choices=["lab", "notebook"], default="lab")
+    args = parser.parse_args()
+    if not CHROMIUM.exists():
+        sys.exit(f"{CHROMIUM} is missing: the benchmark needs Chromium (apt-get install chromium).")
+    from playwright.sync_api import sync_playwright
+
+    work = Path(tempfile.mkdtemp(prefix="bench-roundtrip-"))
+    root_dir = work / "root"
+    root_dir.mkdir()
+    model, x_test, _ = train_digits_cnn()
+    weights = work / "digits.pt"
+    torch.save({"state": model.state_dict(), "x": x_test}, weights)
+    write_notebook(root_dir / "bench.ipynb", [SETUP.format(here=str(HERE), weights=str(weights))])
+    server = start_server(args.app, root_dir)
+    frames: list[int] = []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+
+            def on_websocket(ws):
+                if "/api/kernels/" in ws.url:
+                    ws.on("framereceived", lambda payload: frames.append(len(payload)))
+
+            page.on("websocket", on_websocket)
+            open_notebook(page, server, "bench.ipynb")
+            page.evaluate(
+                """async () => {
+                    const notebook = window.jupyterapp.shell.currentWidget.content;
+                    notebook.activeCellIndex = 0;
+                    await window.jupyterapp.commands.execute("notebook:run-cell");
+                }"""
+            )
+            rows = measure_round_trips(page, args.changes)
+            size_rows = measure_bytes(page, frames)
+            browser.close()
+    finally:
+        server.stop()
+
+    print(f"\n## Browser round trip, digits CNN (8×8) on CPU, {args.app}, torch threads = 1")
+    print(f"torch {torch.__version__}; times in ms from the control event to the redrawn view\n")
+    print("| scenario | changes | p50 | p95 | max | kernel compute p50 |")
+    print("|---|---|---|---|---|---|")
+    for line in rows:
+        print(line)
+    print("\n## Bytes per update, 224×224 RGB input (websocket frames the page received)\n")
+    print("| update | websocket frames | bytes on the wire | comm message (JSON + buffers) | goal |")
+    print("|---|---|---|---|---|")
+    for line in size_rows:
+        print(line)
+
+
+def measure_round_trips(page, changes: int) -> list[str]:
+    cell = run_cell(page, "w = AttributionWidget(model, x_test[3], labels=LABELS)\nw", "bench")
+    cell.locator(".aw-root").wait_for(timeout=60_000)
+    page.wait_for_function("() => document.querySelector('.aw-root').dataset.busy === 'false'")
+    selector = '[data-test-cell="bench"] .aw-root'
+
+    def kernel_times(count: int) -> list[float]:
+        code = f"print(*[r for r in w._bench_elapsed[-{count}:]])"
+        return [float(v) for v in kernel_exec(page, code).split()]
+
+    kernel_exec(
+        page,
+        "w._bench_elapsed = []\n"
+        "w.observe(lambda c: c['new'] and w._bench_elapsed.append(c['new']['elapsed_ms']), 'result')",
+    )
+    rows = []
+    print("timing round trips…", file=sys.stderr)
+    # Distinct step counts: every change is a fresh integrated-gradients computation (no cache hits).
+    steps = list(range(20, 20 + changes))
+    page.evaluate(TIME_CHANGES_JS, [selector, "n_steps", [19], "input"])  # warm-up
+    times = page.evaluate(TIME_CHANGES_JS, [selector, "n_steps", steps, "input"])
+    rows.append(row("n_steps slider, integrated gradients (fresh compute)", times, kernel_times(changes)))
+
+    kernel_exec(page, "w.method = 'saliency'")
+    current = int(kernel_exec(page, "print(w.target)"))
+    targets = [(current + 1 + i) % 10 for i in range(changes)]  # every change a different class
+    times = page.evaluate(TIME_CHANGES_JS, [selector, "target-number", targets, "change"])
+    rows.append(row("target, saliency (first 10 fresh, then cached)", times, kernel_times(changes)))
+
+    cycle = ["input_x_gradient", "integrated_gradients", "smoothgrad", "saliency"]  # starts off "saliency"
+    methods = [cycle[i % len(cycle)] for i in range(changes)]
+    times = page.evaluate(TIME_CHANGES_JS, [selector, "method", methods, "change"])
+    name = "method selector, 4 methods in turn (cached after round 1)"
+    rows.append(row(name, times, kernel_times(changes)))
+
+    times = page.evaluate(TIME_VIEW_ONLY_JS, [selector, [round(0.2 + 0.03 * i, 2) for i in range(changes)]])
+    rows.append(row("opacity slider (view only, no kernel)", times))
+    return rows
+
+
+def measure_bytes(page, frames: list[int]) -> list[str]:
+    cell = run_cell(page, "wb = AttributionWidget(big_model, big_x, method='saliency')\nwb", "big")
+    cell.locator(".aw-root").wait_for(timeout=60_000)
+    selector = '[data-test-cell="big"] .aw-root'
+    page.wait_for_function(f"() => document.querySelector('{selector}').dataset.busy === 'false'")
+    comm = kernel_exec(
+        page,
+        "import json\n"
+        "from ipywidgets.widgets.widget import _remove_buffers\n"
+        "sizes = []\n"
+        "def measure(change):\n"
+        "    state, _, buffers = _remove_buffers({change['name']: change['new']})\n"
+        "    sizes.append(len(json.dumps(state)) + sum(memoryview(b).nbytes for b in buffers))\n"
+        "wb.observe(measure, ['result', 'request_seq'])",
+    )
+    assert comm == ""
+    results = []
+    print("measuring bytes per update…", file=sys.stderr)
+    for label, control, value in (
+        ("target change", "target-number", 7),
+        ("method change", "method", "input_x_gradient"),
+    ):
+        time.sleep(0.5)
+        frames.clear()
+        page.evaluate(TIME_CHANGES_JS, [selector, control, [value], "change"])
+        time.sleep(0.5)  # let trailing status frames arrive
+        comm_bytes = sum(int(v) for v in kernel_exec(page, "print(*sizes); sizes.clear()").split())
+        wire = sum(frames)
+        verdict = "≤ 210 KB ✓" if wire <= 210 * 1024 else "≤ 210 KB ✗"
+        kb = f"{wire:,} ({wire / 1024:.1f} KB)"
+        results.append(f"| {label} | {len(frames)} | {kb} | {comm_bytes:,} | {verdict} |")
+    return results
+
+
+if __name__ == "__main__":
+    main()
