@@ -120,7 +120,7 @@ class AttributionWidget(Recomputing, anywidget.AnyWidget):
     target = ClassIndex(0).tag(sync=True)
     baseline = Choice("zeros", [value for value, _ in BASELINES]).tag(sync=True)
     n_steps = BoundedInt(50, 1, MAX_STEPS).tag(sync=True)
-    opacity = BoundedFloat(0.75, 0.0, 1.0).tag(sync=True)
+    opacity = BoundedFloat(0.85, 0.0, 1.0).tag(sync=True)
     sign_mode = Choice("signed", [value for value, _ in SIGN_MODES]).tag(sync=True)
     outlier_percent = BoundedFloat(2.0, 0.0, 50.0).tag(sync=True)
     canvas_size = BoundedInt(320, 64, 2048).tag(sync=True)
@@ -149,7 +149,7 @@ class AttributionWidget(Recomputing, anywidget.AnyWidget):
         n_steps: int = 50,
         output: Any = None,
         methods: Sequence[str] | None = None,
-        opacity: float = 0.75,
+        opacity: float = 0.85,
         sign_mode: str = "signed",
         outlier_percent: float = 2.0,
         canvas_size: int = 320,
