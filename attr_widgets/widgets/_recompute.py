@@ -230,7 +230,7 @@ class Recomputing:
                 finally:
                     self._frontend_depth -= 1
 
-    def _trait_rejected(self, name: str, error: TraitError) -> None:
+    def _trait_rejected(self, name: str | None, error: TraitError) -> None:
         """Called by the trait types before they raise: show a rejected Python assignment in the view."""
         if self._ready and self._frontend_depth == 0:
             self.notice = describe_error(error)

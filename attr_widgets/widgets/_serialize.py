@@ -21,7 +21,7 @@ def binary_array(array: np.ndarray) -> BinaryArray:
     if array.dtype not in (np.float32, np.uint8):
         raise TypeError(f"binary_array packs float32 or uint8 arrays, got {array.dtype}.")
     contiguous = np.ascontiguousarray(array)
-    view = memoryview(contiguous).cast("B")
+    view = contiguous.data.cast("B")
     return {"view": view, "dtype": str(contiguous.dtype), "shape": list(contiguous.shape)}
 
 

@@ -26,7 +26,7 @@ class InvalidTypeError(TraitError, TypeError):
     """A value of the wrong kind."""
 
 
-def reject(obj: Any, name: str, error: TraitError) -> TraitError:
+def reject(obj: Any, name: str | None, error: TraitError) -> TraitError:
     """Tell ``obj`` (the widget) about a rejected value, then hand back the error for the caller to raise."""
     hook = getattr(obj, "_trait_rejected", None)
     if hook is not None:
@@ -113,7 +113,7 @@ class Choice(traitlets.Unicode):
         return value
 
 
-def _as_int(obj: Any, name: str, value: Any) -> int:
+def _as_int(obj: Any, name: str | None, value: Any) -> int:
     if isinstance(value, (np.integer, torch.Tensor)) and not isinstance(value, bool):
         if isinstance(value, torch.Tensor) and (value.numel() != 1 or value.is_floating_point()):
             raise reject(obj, name, InvalidTypeError(f"{name} must be an int, got a tensor {value!r}."))
