@@ -162,6 +162,30 @@ def test_python_assignments_rerender_the_view(nb):
     assert root.locator(".aw-target.aw-on .aw-target-label").inner_text() == label
 
 
+def test_a_dragged_slider_ends_on_its_last_value(nb):
+    """Fifteen slider steps without waiting: the view settles on the newest request, never an older one."""
+    tag = "drag"
+    root = show_widget(nb, tag, "w_drag = AttributionWidget(model, x_test[9], labels=LABELS)\nw_drag")
+    nb.page.evaluate(
+        """(sel) => {
+            const slider = document.querySelector(sel + ' [data-control="n_steps"]');
+            for (let steps = 10; steps <= 24; steps++) {
+                slider.value = String(steps);
+                slider.dispatchEvent(new Event("input", { bubbles: true }));
+            }
+        }""",
+        root_selector(tag),
+    )
+    idle = "(sel) => document.querySelector(sel).dataset.busy === 'false'"
+    nb.page.wait_for_function(idle, arg=root_selector(tag), timeout=60_000)
+    fields = "w_drag.n_steps, w_drag.result['n_steps'], w_drag.request_seq, w_drag.result['seq']"
+    kernel = kernel_value(nb, fields)
+    steps, result_steps, request_seq, result_seq = kernel.split()
+    assert steps == result_steps == "24"
+    assert request_seq == result_seq == root.get_attribute("data-seq")
+    assert root.locator('[data-control="n_steps"]').input_value() == "24"
+
+
 def test_invalid_input_shows_the_error_in_the_view(nb):
     tag = "invalid"
     root = show_widget(nb, tag, "w_invalid = AttributionWidget(model, x_test[1], labels=LABELS)\nw_invalid")
