@@ -1,8 +1,7 @@
 """AttributionWidget: an image classifier's attribution heatmap, live in Jupyter.
 
 The widget only holds state and calls :mod:`attr_widgets.attribution`; recomputation, sequence numbers and
-error
-reporting live in :class:`~attr_widgets.widgets._recompute.Recomputing`.
+error reporting live in :class:`~attr_widgets.widgets._recompute.Recomputing`.
 """
 
 from __future__ import annotations
@@ -87,14 +86,11 @@ class AttributionWidget(Recomputing, anywidget.AnyWidget):
     """Attribution heatmap of an image classifier with live controls.
 
     ``display(AttributionWidget(model, x))`` shows the input with the attribution overlaid, the top-5
-    classes, and
-    controls for the method, target, baseline, integration steps, sign mode and opacity. Every control is a
-    public
-    trait: ``w.method = "saliency"`` from Python does what the selector does. Changes from Python recompute
-    before
-    the assignment returns (errors raise there); changes in the browser recompute on a background thread,
-    newest
-    request first (``w.wait()`` blocks until it is done and raises its error, if any).
+    classes, and controls for the method, target, baseline, integration steps, sign mode and opacity. Every
+    control is a public trait: ``w.method = "saliency"`` from Python does what the selector does. Changes
+    from Python recompute before the assignment returns (errors raise there); changes in the browser
+    recompute on a background thread, newest request first (``w.wait()`` blocks until it is done and raises
+    its error, if any).
 
     Args:
         model: a ``torch.nn.Module`` image classifier, on any device; it is never modified.
@@ -209,7 +205,6 @@ class AttributionWidget(Recomputing, anywidget.AnyWidget):
         self._ready = True
 
     # -- public read-only state
-    # --------------------------------------------------------------------------------
     @property
     def model(self) -> nn.Module:
         """The explained model (never modified by the widget)."""
@@ -232,7 +227,6 @@ class AttributionWidget(Recomputing, anywidget.AnyWidget):
         return self._probs.copy()
 
     # -- what the recomputation needs
-    # --------------------------------------------------------------------------
     def _validate_trait(self, name: str, value: Any) -> Any:
         return self.traits()[name]._validate(self, value)
 

@@ -2,18 +2,15 @@
 
 Every change of a compute control is a request with the next sequence number; ``request_seq`` tells the view
 which number it waits for, and a result carries the number it answers. A result is published only while it
-answers the newest request, and the view drops any that arrive late (see js/src/store.ts), so a slow answer
-to an
-old request never replaces a newer one.
+answers the newest request, and the view drops any that arrive late (see js/src/store.ts), so a slow
+answer to an old request never replaces a newer one.
 
 Where the work runs depends on who asked:
 - from Python (``w.method = ...``), on the calling thread before the assignment returns, so errors raise
-there;
+  there;
 - from the browser (a comm message on the kernel's shell thread), on a :class:`LatestWins` worker, so the
-shell
-  stays free and a dragged slider computes only the newest value. Its errors appear in the view and in the
-  log,
-  and ``wait()`` re-raises them.
+  shell stays free and a dragged slider computes only the newest value. Its errors appear in the view and
+  in the log, and ``wait()`` re-raises them.
 One lock keeps the model to one computation at a time; another keeps the worker's publishing apart from the
 shell thread's state updates (ipywidgets' sync bookkeeping is not thread-safe).
 """
@@ -80,7 +77,6 @@ class Recomputing:
         self.dropped = 0  # results computed for requests that were overtaken while they ran
 
     # -- requests
-    # ---------------------------------------------------------------------------------------------
     @property
     def _suspended(self) -> bool:
         return self._suspend_depth > 0
@@ -165,7 +161,6 @@ class Recomputing:
             return True
 
     # -- payloads
-    # ---------------------------------------------------------------------------------------------
     def _base_payload(self, request: Request) -> dict[str, Any]:
         return {
             "seq": request.seq,
@@ -205,7 +200,6 @@ class Recomputing:
         }
 
     # -- the browser's changes and rejected values
-    # ------------------------------------------------------------
     def set_state(self, sync_data: dict[str, Any]) -> None:
         """Apply a state update from the view (on the shell thread); see the module docstring."""
         with self._sync_lock:
@@ -235,7 +229,7 @@ class Recomputing:
         if self._ready and self._frontend_depth == 0:
             self.notice = describe_error(error)
 
-    # -- public ---------------------------------------------------------------------------------------------
+    # -- public
     @property
     def error(self) -> BaseException | None:
         """The exception of the newest request (or rejected change from the view), or None."""

@@ -1,9 +1,9 @@
 """Arrays to the browser as binary buffers: ``{view: memoryview, dtype, shape}``, never JSON lists.
 
 ipywidgets lifts every memoryview out of the state into a message buffer; the view gets a DataView on it
-(js/src/codecs.ts). Besides the packing, two tiny display reductions live here because only the view needs
-them:
-the heatmap is the attribution summed over channels, and the image is the input rescaled to 8-bit RGBA.
+(js/src/codecs.ts). Besides the packing, two tiny display reductions live here because only the view
+needs them: the heatmap is the attribution summed over channels, and the image is the input rescaled to
+8-bit RGBA.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ def display_rgba(image: torch.Tensor) -> np.ndarray:
     """A ``[1, C, H, W]`` input as ``[H, W, 4]`` uint8 RGBA for display.
 
     The whole image is min-max rescaled (one range for all channels, so colours keep their balance); one
-    channel
-    is grey, three are RGB, four take the first three, any other count shows the channel mean in grey.
+    channel is grey, three are RGB, four take the first three, any other count shows the channel mean in
+    grey.
     """
     x = image.detach().to("cpu", torch.float32)[0]
     channels = x.shape[0]

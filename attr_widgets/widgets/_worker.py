@@ -1,13 +1,10 @@
 """A "latest request wins" background runner for recomputations asked for by the browser.
 
-The kernel handles comm messages on its shell thread, one after the other. Dragging a slider sends a message
-per
-step; computing each one there would queue seconds of stale work and freeze the kernel. Instead the shell
-thread
-only records the newest request here and returns; one worker thread runs the newest request, and requests that
-were overtaken before they started are never run. The thread exists only while there is work, so an idle
-widget
-holds no thread and nothing keeps it alive.
+The kernel handles comm messages on its shell thread, one after the other. Dragging a slider sends a
+message per step; computing each one there would queue seconds of stale work and freeze the kernel. Instead
+the shell thread only records the newest request here and returns; one worker thread runs the newest
+request, and requests that were overtaken before they started are never run. The thread exists only while
+there is work, so an idle widget holds no thread and nothing keeps it alive.
 """
 
 from __future__ import annotations
