@@ -4,7 +4,7 @@
  */
 import type { RenderProps } from "@anywidget/types";
 import { h } from "./dom";
-import { Store, type StoreKey } from "./store";
+import { SYNCED_KEYS, Store, type StoreKey } from "./store";
 import styles from "./styles.css";
 import type { WidgetTraits } from "./types";
 import { createBadge } from "./views/badge";
@@ -14,27 +14,7 @@ import { createLegend } from "./views/legend";
 import { createStatus } from "./views/status";
 import { createTargets } from "./views/targets";
 
-const ALL_KEYS: StoreKey[] = [
-  "method",
-  "target",
-  "baseline",
-  "n_steps",
-  "opacity",
-  "sign_mode",
-  "outlier_percent",
-  "canvas_size",
-  "image",
-  "labels",
-  "num_classes",
-  "top_k",
-  "options",
-  "notice",
-  "request_seq",
-  "result",
-  "shown",
-  "busy",
-  "hover",
-];
+const ALL_KEYS: StoreKey[] = [...SYNCED_KEYS, "shown", "busy", "hover"];
 
 function render({ model, el }: RenderProps<WidgetTraits>): () => void {
   const store = new Store(model);

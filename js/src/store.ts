@@ -13,7 +13,7 @@ import { COMPUTE_KEYS, type ControlKey, type Result, type WidgetTraits } from ".
 export type StoreKey = keyof WidgetTraits | "shown" | "busy" | "hover";
 export type Listener = (changed: Set<StoreKey>) => void;
 
-const SYNCED_KEYS: (keyof WidgetTraits)[] = [
+export const SYNCED_KEYS: (keyof WidgetTraits)[] = [
   "method",
   "target",
   "baseline",
