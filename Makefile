@@ -38,7 +38,7 @@ js-test: js
 lab: env js
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT)
 
-test: test-env js-test
+test: test-env js-test lint
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
 lint: test-env
