@@ -41,19 +41,13 @@ def solve_covariances(
     sigma = symmetrize(sigma.to(torch.float64))
     if pi is None:
         # PCA: GᵀA = A, so σ² are the eigenvalues of Σ and P = QQᵀ (P_A = Qσ^½, P_G = Qσ^-½).
-        vals, vecs = eigh_descending(sigma)
-        sv = vals.sqrt()
-        r, keep = select_rank(sv, k, rtol)
-        sv, vecs = sv[..., :r], vecs[..., :r]
+        sv, vecs, keep = _top_spectrum(sigma, k, rtol)
         act = vecs * masked_power(sv, keep, 0.5).unsqueeze(-2)
         grad = vecs * masked_power(sv, keep, -0.5).unsqueeze(-2)
     else:
         pi = symmetrize(pi.to(torch.float64))
         a = psd_factor(sigma)
-        vals, vecs = eigh_descending(a.mT @ pi @ a)
-        sv = vals.sqrt()
-        r, keep = select_rank(sv, k, rtol)
-        sv, vecs = sv[..., :r], vecs[..., :r]
+        sv, vecs, keep = _top_spectrum(a.mT @ pi @ a, k, rtol)
         act = (a @ vecs) * masked_power(sv, keep, -0.5).unsqueeze(-2)
         grad = (pi @ act) * masked_power(sv, keep, -1.0).unsqueeze(-2)
     return _package(act, grad, sv * keep, mean, out_dtype, n_samples, method)
@@ -104,10 +98,7 @@ def _data_route(
     wx = 1.0 / p
     xc = acts.to(torch.float64) - mean.unsqueeze(-2)
     if grad_rows is None:
-        vals, vecs = eigh_descending((xc @ xc.mT) * wx)
-        sv = vals.sqrt()
-        r, keep = select_rank(sv, k, rtol)
-        sv, vecs = sv[..., :r], vecs[..., :r]
+        sv, vecs, keep = _top_spectrum((xc @ xc.mT) * wx, k, rtol)
         act = (xc.mT @ vecs) * (math.sqrt(wx) * masked_power(sv, keep, -0.5)).unsqueeze(-2)
         grad = act * masked_power(sv, keep, -1.0).unsqueeze(-2)
         return _package(act, grad, sv * keep, mean, out_dtype, p, "exact")
@@ -115,20 +106,25 @@ def _data_route(
     cross = d @ xc.mT  # M = GᵀA up to the scalar sqrt(wx * wd); shape [..., q, p]
     scale = wx * grad_weight
     if d.shape[-2] < p:
-        vals, vecs = eigh_descending((cross @ cross.mT) * scale)
-        sv = vals.sqrt()
-        r, keep = select_rank(sv, k, rtol)
-        sv, vecs = sv[..., :r], vecs[..., :r]
+        sv, vecs, keep = _top_spectrum((cross @ cross.mT) * scale, k, rtol)
         grad = (d.mT @ vecs) * (math.sqrt(grad_weight) * masked_power(sv, keep, -0.5)).unsqueeze(-2)
         act = (xc.mT @ (xc @ grad)) * (wx * masked_power(sv, keep, -1.0)).unsqueeze(-2)
     else:
-        vals, vecs = eigh_descending((cross.mT @ cross) * scale)
-        sv = vals.sqrt()
-        r, keep = select_rank(sv, k, rtol)
-        sv, vecs = sv[..., :r], vecs[..., :r]
+        sv, vecs, keep = _top_spectrum((cross.mT @ cross) * scale, k, rtol)
         act = (xc.mT @ vecs) * (math.sqrt(wx) * masked_power(sv, keep, -0.5)).unsqueeze(-2)
         grad = (d.mT @ (d @ act)) * (grad_weight * masked_power(sv, keep, -1.0)).unsqueeze(-2)
     return _package(act, grad, sv * keep, mean, out_dtype, p, "exact")
+
+
+def _top_spectrum(gram: Tensor, k: int, rtol: float) -> tuple[Tensor, Tensor, Tensor]:
+    """The kept singular values ``σ = √eig(K)`` of a PSD ``K = MᵀM``, their eigenvectors, and the keep mask.
+
+    Truncated to ``r = min(k, numerical rank)`` columns; ``keep`` zeroes those below the ``rtol`` cutoff.
+    """
+    vals, vecs = eigh_descending(gram)
+    sv = vals.sqrt()
+    r, keep = select_rank(sv, k, rtol)
+    return sv[..., :r], vecs[..., :r], keep
 
 
 def _package(

@@ -39,6 +39,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "projection"))
+
+from projection_helpers import peak_torch_bytes  # noqa: E402
 
 from attr_widgets.projection import important_directions  # noqa: E402
 from attr_widgets.projection._api import DEFAULT_N_ITER, DEFAULT_OVERSAMPLE  # noqa: E402
@@ -96,22 +99,6 @@ def measured(fn: Callable[[], object]) -> tuple[float, float, object]:
     seconds = time.perf_counter() - start
     peak = (_rss_kib("VmHWM") - before) / 1024 if reset else float("nan")
     return seconds, max(peak, 0.0), out
-
-
-def torch_peak_mib(fn: Callable[[], object]) -> float:
-    """Peak MiB held by torch CPU allocations during ``fn`` (profiler memory events; untimed, slow)."""
-    from torch.profiler import ProfilerActivity, profile
-
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        fn()
-    events = sorted(
-        (e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"
-    )
-    live = peak = 0
-    for _, nbytes in events:
-        live += nbytes
-        peak = max(peak, live)
-    return peak / 2**20
 
 
 # ------------------------------------------------------------------ the contenders
@@ -259,7 +246,8 @@ def goals(rows: list[Row]) -> list[str]:
         f"the p×n input = {worst.p * worst.n * mib:.0f} MiB); RSS includes MKL/OpenMP workspaces"
     )
     acts, grads = make_data(p, n)
-    tensors = torch_peak_mib(lambda: important_directions(acts, grads, 8, method="randomized"))
+    peak_bytes, _ = peak_torch_bytes(lambda: important_directions(acts, grads, 8, method="randomized"))
+    tensors = peak_bytes / 2**20
     out.append(
         f"randomized torch-allocated peak at p={p}, n={n} (profiler, every tensor incl. kernel temporaries): "
         f"{tensors:.1f} MiB vs n×n = {n * n * mib:.0f} MiB, p×p = {p * p * mib:.0f} MiB"
