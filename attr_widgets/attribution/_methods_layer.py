@@ -72,10 +72,7 @@ def _layer_baseline(request: Request, tap: LayerTap, activations: torch.Tensor) 
             )
         start = token_baseline_ids(request, name)
     else:
-        common = request.common
-        start = make_baseline(
-            baseline, inputs, data=common["data"], blur_sigma=common["blur_sigma"], seed=common["seed"]
-        )
+        start = request.input_baseline()
     baseline_activations, _ = capture(tap, request.scorer, start)
     return baseline_activations
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
-from ._baselines import baseline_name, make_baseline
+from ._baselines import baseline_name
 from ._integrated import GradientFn, PathResult, integrated_gradients, integrated_gradients_to_tolerance
 from ._model_state import quiet_captum
 from ._quadrature import min_steps
@@ -23,18 +25,6 @@ AUTO_START = {
 }
 
 
-def request_baseline(request: Request) -> torch.Tensor:
-    """The input-shaped baseline of the request."""
-    common = request.common
-    return make_baseline(
-        request.baseline,
-        request.inputs,
-        data=common["data"],
-        blur_sigma=common["blur_sigma"],
-        seed=common["seed"],
-    )
-
-
 @register(
     "integrated_gradients",
     family="path",
@@ -50,7 +40,7 @@ def request_baseline(request: Request) -> torch.Tensor:
 )
 def run_integrated_gradients(request: Request) -> MethodOutput:
     """IG with a fixed number of steps or refined to a tolerance."""
-    baselines = request_baseline(request)
+    baselines = request.input_baseline()
     f_baseline = request.baseline_scores(baselines)
     result = path_integral(
         request, lambda p, r: input_gradients(request.scorer, p, r), request.inputs, baselines, f_baseline
@@ -120,7 +110,7 @@ def baseline_distribution(request: Request) -> torch.Tensor:
         raise ValueError(
             "baseline='blur' is per example; GradientSHAP/DeepLIFT-SHAP need a distribution [M, ...]."
         )
-    dist = request_baseline(request)
+    dist = request.input_baseline()
     # zeros and mean are the same for every example: one row is the distribution.
     return dist[:1] if baseline in ("zeros", "mean") else dist
 
@@ -135,6 +125,20 @@ def expected_baseline_scores(request: Request, dist: torch.Tensor) -> torch.Tens
         if scorer.callable_target:
             return scorer.target(logits).reshape(-1).mean().expand(request.batch).clone()  # type: ignore
         return logits[:, scorer.target].mean(dim=0)  # type: ignore[index]
+
+
+def captum_with_baselines(
+    request: Request, explainer: Any, baselines: torch.Tensor, **options: Any
+) -> torch.Tensor:
+    """``explainer.attribute`` on a copy of the inputs with the request's target and forward arguments."""
+    with quiet_captum():
+        return explainer.attribute(
+            request.inputs.clone(),
+            baselines=baselines,
+            target=request.scorer.captum_target(),
+            additional_forward_args=request.scorer.captum_extra_args(),
+            **options,
+        )
 
 
 @register(
@@ -154,14 +158,13 @@ def gradient_shap(request: Request) -> MethodOutput:
 
     dist = baseline_distribution(request)
     explainer = GradientShap(request.scorer.captum_module())
-    with request.seeded(), quiet_captum():
-        values = explainer.attribute(
-            request.inputs.clone(),
-            baselines=dist,
+    with request.seeded():
+        values = captum_with_baselines(
+            request,
+            explainer,
+            dist,
             n_samples=int(request.options["n_samples"]),
             stdevs=float(request.options["stdevs"]),
-            target=request.scorer.captum_target(),
-            additional_forward_args=request.scorer.captum_extra_args(),
         )
     return MethodOutput(values, expected_baseline_scores(request, dist), baseline_name(request.baseline))
 
@@ -181,15 +184,9 @@ def deeplift(request: Request) -> MethodOutput:
     """Captum's DeepLift (Rescale)."""
     from captum.attr import DeepLift
 
-    baselines = request_baseline(request)
+    baselines = request.input_baseline()
     explainer = DeepLift(request.scorer.captum_module(), eps=float(request.options["eps"]))
-    with quiet_captum():
-        values = explainer.attribute(
-            request.inputs.clone(),
-            baselines=baselines,
-            target=request.scorer.captum_target(),
-            additional_forward_args=request.scorer.captum_extra_args(),
-        )
+    values = captum_with_baselines(request, explainer, baselines)
     return MethodOutput(values, request.baseline_scores(baselines), baseline_name(request.baseline))
 
 
@@ -212,11 +209,5 @@ def deeplift_shap(request: Request) -> MethodOutput:
         # Captum requires at least two baselines; a repeated one gives the same average.
         dist = dist.expand(2, *dist.shape[1:]).contiguous()
     explainer = DeepLiftShap(request.scorer.captum_module())
-    with quiet_captum():
-        values = explainer.attribute(
-            request.inputs.clone(),
-            baselines=dist,
-            target=request.scorer.captum_target(),
-            additional_forward_args=request.scorer.captum_extra_args(),
-        )
+    values = captum_with_baselines(request, explainer, dist)
     return MethodOutput(values, expected_baseline_scores(request, dist), baseline_name(request.baseline))

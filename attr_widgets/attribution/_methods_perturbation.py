@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-from ._baselines import TOKEN_BASELINE_NAMES, baseline_name, make_baseline
+from ._baselines import TOKEN_BASELINE_NAMES, baseline_name
 from ._batching import ChunkRunner
 from ._model_state import quiet_captum
 from ._registry import NOT_IN_TABLES, register
@@ -18,14 +18,7 @@ TOKEN_OPTIONS = {"pad_token_id": None, "mask_token_id": None, "keep_token_ids": 
 def perturbation_baseline(request: Request) -> torch.Tensor | float:
     """What replaces the removed features: a baseline tensor, or a token id for integer inputs."""
     if request.inputs.is_floating_point():
-        common = request.common
-        return make_baseline(
-            request.baseline,
-            request.inputs,
-            data=common["data"],
-            blur_sigma=common["blur_sigma"],
-            seed=common["seed"],
-        )
+        return request.input_baseline()
     from ._methods_layer import token_baseline_ids
 
     if isinstance(request.baseline, torch.Tensor):

@@ -204,19 +204,23 @@ def predict(
     inputs: torch.Tensor,
     *,
     output: OutputSelector = None,
-    k: int = 5,
+    k: int | None = 5,
     **forward_kwargs: Any,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Top-``k`` softmax probabilities and class indices ``([B, k], [B, k])``; the model is left untouched."""
+    """Top-``k`` softmax probabilities and class indices ``([B, k], [B, k])``; the model is left untouched.
+
+    ``k=None`` returns every class, most probable first; a ``k`` above the number of classes does the same.
+    """
     from ._model_state import model_device, preserved_model
     from ._validation import check_inputs, check_model
 
     check_model(model)
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}.")
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+        raise ValueError(f"k must be a positive int or None (all classes), got {k!r}.")
     x = check_inputs(inputs, model_device(model), floating=False)
     with preserved_model(model), torch.no_grad():
         logits = select_output(model(x, **forward_kwargs), output, batch_size=x.shape[0])
     probs = torch.softmax(logits.float(), dim=1)
-    top = probs.topk(min(k, probs.shape[1]), dim=1)
+    classes = probs.shape[1]
+    top = probs.topk(classes if k is None else min(k, classes), dim=1)
     return top.values, top.indices

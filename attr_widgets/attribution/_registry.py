@@ -104,6 +104,8 @@ class MethodSpec:
 class MethodInfo(str):
     """A method name (a plain ``str``) that also carries its axioms, options and description.
 
+    ``uses_steps`` is True for the methods that take ``n_steps`` (the input and layer path methods).
+
     ``methods()`` returns these, so ``"saliency" in methods()`` works and ``methods()[i].axioms`` tells
     which axioms the method satisfies according to the seeds' tables.
     """
@@ -115,6 +117,7 @@ class MethodInfo(str):
     has_delta: bool
     needs_layer: bool
     uses_baseline: bool
+    uses_steps: bool
     captum: str | None
 
     def __new__(cls, spec: MethodSpec) -> MethodInfo:
@@ -127,6 +130,8 @@ class MethodInfo(str):
         info.has_delta = spec.has_delta
         info.needs_layer = spec.needs_layer
         info.uses_baseline = spec.uses_baseline
+        # Path methods (input or layer) are the ones whose n_steps sets a quadrature step count.
+        info.uses_steps = spec.path
         info.captum = spec.captum
         return info
 
@@ -144,6 +149,7 @@ class MethodInfo(str):
             "has_delta": self.has_delta,
             "needs_layer": self.needs_layer,
             "uses_baseline": self.uses_baseline,
+            "uses_steps": self.uses_steps,
             "captum": self.captum,
         }
 

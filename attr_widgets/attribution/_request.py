@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._baselines import make_baseline
 from ._batching import ChunkRunner, plan_rows
 from ._scorer import Scorer
 
@@ -57,6 +58,16 @@ class Request:
     def runner(self, total_rows: int) -> ChunkRunner:
         """A chunk runner sized for ``total_rows`` rows."""
         return ChunkRunner(self.rows(total_rows))
+
+    def input_baseline(self) -> torch.Tensor:
+        """The input-shaped baseline of the request (float inputs), built with the common baseline options."""
+        return make_baseline(
+            self.baseline,
+            self.inputs,
+            data=self.common["data"],
+            blur_sigma=self.common["blur_sigma"],
+            seed=self.common["seed"],
+        )
 
     def baseline_scores(self, baseline: torch.Tensor) -> torch.Tensor:
         """``f(baseline)`` per example (no gradient)."""

@@ -35,7 +35,6 @@ from ._traits import (
 BUNDLE = Path(__file__).resolve().parent.parent / "static" / "widget.js"
 TOP_K = 5
 MAX_STEPS = 2000
-_ALL_CLASSES = 2**31 - 1  # predict() returns min(k, classes) classes: this asks for all of them
 
 
 def _require_bundle() -> None:
@@ -233,7 +232,7 @@ class AttributionWidget(Recomputing, anywidget.AnyWidget):
     def _predictions(self, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """(probability of every class, classes by decreasing probability); model errors name ``inputs``."""
         try:
-            probs, indices = predict(self._model, x, output=self._output, k=_ALL_CLASSES)
+            probs, indices = predict(self._model, x, output=self._output, k=None)
         except (ValueError, TypeError):
             raise
         except Exception as exc:

@@ -34,9 +34,6 @@ METHOD_LABELS = {
     "feature_ablation": "Feature Ablation",
 }
 
-# Methods whose n_steps is a quadrature step count (the Steps control is enabled for them).
-STEP_METHODS = frozenset({"integrated_gradients"})
-
 BASELINES = (("zeros", "Zeros"), ("blur", "Blurred"), ("uniform", "Uniform noise"))
 SIGN_MODES = (
     ("positive", "Positive"),
@@ -67,7 +64,7 @@ def method_choices(requested: Sequence[str] | None) -> list[dict[str, Any]]:
             "value": name,
             "label": METHOD_LABELS.get(name, name.replace("_", " ").title()),
             "uses_baseline": bool(getattr(infos[name], "uses_baseline", False)),
-            "uses_steps": name in STEP_METHODS,
+            "uses_steps": infos[name].uses_steps,
             "completeness": bool(getattr(infos[name], "has_delta", False)),
         }
         for name in names

@@ -244,3 +244,32 @@ def test_values_live_on_the_models_device_and_inputs_are_moved():
     model, x = small_cnn(), images()
     result = attribute(model, x.double().float(), method="saliency")
     assert result.values.device == next(model.parameters()).device
+
+
+def test_predict_k_none_returns_every_class_most_probable_first():
+    model, x = small_cnn(classes=5), images()
+    probs, indices = predict(model, x, k=None)
+    expected = torch.softmax(model(x), 1).sort(dim=1, descending=True)
+    torch.testing.assert_close(probs, expected.values)
+    assert torch.equal(indices, expected.indices)
+    torch.testing.assert_close(probs.sum(1), torch.ones(x.shape[0]))
+    for bad in (0, -1, 2.0, True, "all"):
+        with pytest.raises(ValueError, match="k must be a positive int or None"):
+            predict(model, x, k=bad)
+
+
+def test_uses_steps_marks_the_methods_whose_n_steps_sets_the_quadrature():
+    listed = {str(m): m for m in methods()}
+    assert {name for name, m in listed.items() if m.uses_steps} == {
+        "integrated_gradients",
+        "layer_integrated_gradients",
+    }
+    assert all(m.to_dict()["uses_steps"] is m.uses_steps for m in listed.values())
+    model, x = small_cnn(), images()
+    for name, method_options in (
+        ("integrated_gradients", {}),
+        ("layer_integrated_gradients", {"layer": "0"}),
+    ):
+        assert attribute(model, x, method=name, n_steps=6, **method_options).n_steps == 6
+    # A method without uses_steps reports no step count whatever n_steps says.
+    assert attribute(model, x, method="saliency", n_steps=6).n_steps is None
