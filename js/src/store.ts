@@ -47,6 +47,8 @@ export class Store {
   hover: Hover | null = null;
 
   private pendingFloor = 0;
+  /** The newest result received, shown or not: it waits here while a local change it predates is in flight. */
+  private latest: Result | null = null;
   private listeners = new Set<Listener>();
   private unbind: (() => void)[] = [];
 
@@ -70,7 +72,16 @@ export class Store {
 
   /** True while the kernel owes the view a result for its newest request. */
   get busy(): boolean {
-    return (this.shown?.seq ?? -1) < this.newestRequest;
+    const shown = this.shown;
+    return shown === null || shown.seq < this.newestRequest || !this.matchesControls(shown);
+  }
+
+  /**
+   * Whether a result was computed for the controls as they stand here. The browser batches control messages
+   * while the kernel is busy, so a result can carry the newest number yet answer a value the slider has left.
+   */
+  private matchesControls(result: Result): boolean {
+    return COMPUTE_KEYS.every((key) => result[key] === this.model.get(key));
   }
 
   /** Set a control as the user did: sync it to the kernel, and expect a fresh result if it recomputes. */
@@ -113,7 +124,13 @@ export class Store {
     if (key === "result") {
       if (this.acceptResult(this.model.get("result"))) changed.add("shown");
       changed.add("busy");
-    } else if (key === "request_seq") {
+    } else if (key === "request_seq" || (COMPUTE_KEYS as readonly string[]).includes(key)) {
+      // A control put back by the kernel (a rejected value) can make the waiting result current again.
+      const latest = this.latest;
+      if (latest !== null && latest !== this.shown && latest.seq >= this.newestRequest && this.matchesControls(latest)) {
+        this.shown = latest;
+        changed.add("shown");
+      }
       changed.add("busy");
     }
     this.emit(changed);
@@ -125,6 +142,8 @@ export class Store {
       this.dropped += 1;
       return false;
     }
+    this.latest = result;
+    if (!this.matchesControls(result)) return false;
     this.shown = result;
     return true;
   }

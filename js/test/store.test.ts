@@ -38,6 +38,33 @@ describe("Store sequence numbers", () => {
     expect(store.busy).toBe(false);
   });
 
+  it("holds back a numbered result for a slider value the user has already left", () => {
+    const model = new FakeModel(traits());
+    const store = new Store(model.asModel());
+    // A drag: the browser sends the first value now and batches the rest until the kernel is idle.
+    for (let steps = 10; steps <= 24; steps++) store.setControl("n_steps", steps);
+    model.kernelSet("request_seq", 2);
+    model.kernelSet("result", result(2, { n_steps: 10 }));
+    expect(store.shown?.seq).toBe(1);
+    expect(store.busy).toBe(true);
+    model.kernelSet("request_seq", 3);
+    model.kernelSet("result", result(3, { n_steps: 24 }));
+    expect(store.shown?.n_steps).toBe(24);
+    expect(store.busy).toBe(false);
+  });
+
+  it("shows the waiting result when the kernel puts a rejected control back", () => {
+    const model = new FakeModel(traits());
+    const store = new Store(model.asModel());
+    store.setControl("n_steps", 7);
+    model.kernelSet("request_seq", 2);
+    model.kernelSet("result", result(2, { n_steps: 50 }));
+    expect(store.busy).toBe(true);
+    model.kernelSet("n_steps", 50);
+    expect(store.shown?.seq).toBe(2);
+    expect(store.busy).toBe(false);
+  });
+
   it("does not wait for the kernel after a view-only change", () => {
     const model = new FakeModel(traits());
     const store = new Store(model.asModel());
