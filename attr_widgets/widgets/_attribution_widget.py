@@ -1,26 +1,28 @@
 """AttributionWidget: an image classifier's attribution heatmap, live in Jupyter.
 
-The widget only holds state and calls :mod:`attr_widgets.attribution`; recomputation, sequence numbers and
-error reporting live in :class:`~attr_widgets.widgets._recompute.Recomputing`.
+The widget only holds state and calls :mod:`attr_widgets.attribution`; requests, progress, cancel and error
+reporting live in the shared base, :class:`~attr_widgets.widgets._base.ComputeWidget`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+import time
 from typing import Any
 
-import anywidget
 import numpy as np
 import torch
 import traitlets
 from torch import nn
 
-from attr_widgets.attribution import Attribution, predict
+from attr_widgets.attribution import Attribution, attribute, predict
+from attr_widgets.attribution._registry import COMMON_OPTIONS
 
+from ._completeness import completeness
 from ._options import BASELINES, SIGN_MODES, choice_list, method_choices
-from ._recompute import Recomputing, Request
-from ._serialize import binary_array, display_rgba, unpack
+from ._base import ComputeWidget, Progress, Request
+from ._serialize import binary_array, channel_sum, display_rgba, unpack
 from ._traits import (
     BinaryArray,
     BoundedFloat,
@@ -81,7 +83,7 @@ def _check_labels(labels: object, classes: int) -> list[str]:
     return [str(name) for name in labels]
 
 
-class AttributionWidget(Recomputing, anywidget.AnyWidget):
+class AttributionWidget(ComputeWidget):
     """Attribution heatmap of an image classifier with live controls.
 
     ``display(AttributionWidget(model, x))`` shows the input with the attribution overlaid, the top-5
@@ -110,11 +112,14 @@ class AttributionWidget(Recomputing, anywidget.AnyWidget):
 
     _esm = BUNDLE
 
-    # Controls (the view writes them too).
-    method = Choice("integrated_gradients").tag(sync=True)
-    target = ClassIndex(0).tag(sync=True)
-    baseline = Choice("zeros", [value for value, _ in BASELINES]).tag(sync=True)
-    n_steps = BoundedInt(50, 1, MAX_STEPS).tag(sync=True)
+    # Compute controls (the view writes them too); `compute=True` is all the base needs to know.
+    method = Choice("integrated_gradients").tag(sync=True, compute=True)
+    target = ClassIndex(0).tag(sync=True, compute=True)
+    baseline = Choice("zeros", [value for value, _ in BASELINES]).tag(sync=True, compute=True)
+    n_steps = BoundedInt(50, 1, MAX_STEPS).tag(sync=True, compute=True)
+    # Counts the inputs the widget has had: results for an older input are not current in the view.
+    inputs_version = traitlets.Int(0).tag(sync=True, compute=True)
+    # View-only controls: they redraw, never recompute.
     opacity = BoundedFloat(0.85, 0.0, 1.0).tag(sync=True)
     sign_mode = Choice("signed", [value for value, _ in SIGN_MODES]).tag(sync=True)
     outlier_percent = BoundedFloat(2.0, 0.0, 50.0).tag(sync=True)
@@ -127,9 +132,6 @@ class AttributionWidget(Recomputing, anywidget.AnyWidget):
     num_classes = traitlets.Int(0).tag(sync=True)
     top_k = traitlets.List(traitlets.Dict()).tag(sync=True)
     options = traitlets.Dict().tag(sync=True)
-    notice = traitlets.Unicode("").tag(sync=True)
-    request_seq = traitlets.Int(0).tag(sync=True)
-    result = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
 
     def __init__(
         self,
@@ -160,7 +162,8 @@ class AttributionWidget(Recomputing, anywidget.AnyWidget):
         self._output = output
         method_options = method_choices(methods)
         self._choices = {"method": [m["value"] for m in method_options]}
-        self._init_recompute()
+        self._init_compute()
+        self._attribution: Attribution | None = None
 
         self._input_dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
         x = self._validate_trait("inputs", inputs)
@@ -180,10 +183,11 @@ class AttributionWidget(Recomputing, anywidget.AnyWidget):
                 ("canvas_size", canvas_size),
             )
         }
-        first = Request(
-            1, controls["method"], controls["target"], controls["baseline"], controls["n_steps"], x
-        )
-        attribution = self._compute(first)  # errors in the first computation raise from the constructor
+        self._first_inputs = x
+        values = {**controls, "inputs_version": 0}
+        first = Request(1, {name: values[name] for name in self.compute_trait_names()})
+        # Errors in the first computation raise from the constructor.
+        fields, attribution = self._compute(first, lambda done, total: None)
         super().__init__(
             inputs=x,
             image=binary_array(display_rgba(x)),
@@ -196,12 +200,14 @@ class AttributionWidget(Recomputing, anywidget.AnyWidget):
                 "sign_modes": choice_list(SIGN_MODES),
             },
             request_seq=1,
-            result=self._payload(first, attribution, self._last_elapsed_ms),
+            result={"seq": 1, "controls": dict(first.controls), **first.controls, **fields, "error": None},
+            activity={"state": "idle", "seq": 1, "done": 1, "total": 1, "elapsed_ms": fields["elapsed_ms"],
+                      "eta_ms": None, "message": ""},
             **controls,
         )
-        self._seq = 1
+        del self._first_inputs
         self._attribution = attribution
-        self._ready = True
+        self._start(first_seq=1)
 
     # -- public read-only state
     @property
@@ -224,6 +230,43 @@ class AttributionWidget(Recomputing, anywidget.AnyWidget):
     def probabilities(self) -> np.ndarray:
         """Softmax probability of every class for the current input."""
         return self._probs.copy()
+
+    # -- the compute protocol (see _base.ComputeWidget)
+    def _compute(self, request: Request, progress: Progress) -> tuple[dict[str, Any], Attribution]:
+        x = getattr(self, "_first_inputs", None)
+        x = self.inputs if x is None else x
+        start = time.perf_counter()
+        attribution = attribute(
+            self._model,
+            x,
+            method=request["method"],
+            target=request["target"],
+            baseline=request["baseline"],
+            n_steps=request["n_steps"],
+            output=self._output,
+            **({"progress": progress} if "progress" in COMMON_OPTIONS else {}),  # TEMP until engine merge
+        )
+        elapsed_ms = (time.perf_counter() - start) * 1000
+        return {
+            "target_prob": self._target_probability(request["target"]),
+            "heatmap": binary_array(channel_sum(attribution.values)),
+            "completeness": completeness(attribution),
+            "elapsed_ms": elapsed_ms,
+        }, attribution
+
+    def _failure_fields(self, request: Request) -> dict[str, Any]:
+        return {
+            "target_prob": self._target_probability(request["target"]),
+            "heatmap": None,
+            "completeness": None,
+        }
+
+    def _published(self, value: Any) -> None:
+        self._attribution = value
+
+    def _control_changed(self, change: dict[str, Any]) -> None:
+        if change["name"] == "target" and not self._suspended:
+            self._target_follows_top = False
 
     # -- what the recomputation needs
     def _validate_trait(self, name: str, value: Any) -> Any:
@@ -285,10 +328,5 @@ class AttributionWidget(Recomputing, anywidget.AnyWidget):
             self.top_k = self._top_k(self.labels)
             if self._target_follows_top or self.target >= self._num_classes:
                 self.target = self._top_class()
-        self._request()
-
-    @traitlets.observe("method", "target", "baseline", "n_steps")
-    def _on_control(self, change: dict[str, Any]) -> None:
-        if change["name"] == "target" and not self._suspended:
-            self._target_follows_top = False
+            self.inputs_version += 1
         self._request()

@@ -14,7 +14,7 @@ import { createLegend } from "./views/legend";
 import { createStatus } from "./views/status";
 import { createTargets } from "./views/targets";
 
-const ALL_KEYS: StoreKey[] = [...SYNCED_KEYS, "shown", "busy", "hover"];
+const ALL_KEYS: StoreKey[] = [...SYNCED_KEYS, "shown", "busy", "hover", "connected"];
 
 function render({ model, el }: RenderProps<WidgetTraits>): () => void {
   const store = new Store(model);
@@ -36,7 +36,7 @@ function render({ model, el }: RenderProps<WidgetTraits>): () => void {
       "div",
       { class: "aw-header" },
       h("div", { class: "aw-heading" }, title, subtitle),
-      h("div", { class: "aw-status" }, status.busy, badge.el),
+      h("div", { class: "aw-status" }, status.busy, status.state, badge.el),
     ),
     h(
       "div",
@@ -74,6 +74,15 @@ function render({ model, el }: RenderProps<WidgetTraits>): () => void {
     root.dataset.busy = String(store.busy);
     root.dataset.dropped = String(store.dropped);
     root.dataset.error = String(Boolean(shown?.error));
+    root.dataset.activity = store.get("activity")?.state ?? "idle";
+    root.dataset.connected = String(store.connected);
+    root.classList.toggle("aw-stale", store.stale);
+    root.classList.toggle("aw-disconnected", !store.connected);
+    for (const control of root.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLButtonElement>(
+      ".aw-right input, .aw-right select, .aw-right button, .aw-status button",
+    )) {
+      if (!store.connected) control.disabled = true;
+    }
   }
 
   function showInternalError(err: unknown): void {
@@ -93,6 +102,7 @@ function render({ model, el }: RenderProps<WidgetTraits>): () => void {
     heatmap.dispose();
     controls.dispose();
     targets.dispose();
+    status.dispose();
     store.dispose();
     root.remove();
   };

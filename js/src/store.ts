@@ -1,16 +1,17 @@
 /**
  * The view's state: the synced traits plus what only the browser knows (the result on screen, whether a request is
- * in flight, the hovered pixel). Views read from here and write controls through `setControl`, never to the model.
+ * in flight, the hovered pixel, whether the kernel is still connected). Views read from here and write controls
+ * through `setControl`, never to the model.
  *
- * Staleness: the kernel numbers every compute request (`request_seq`) and stamps each result with its number.
- * A result is shown only if it answers the newest request: newer than `request_seq` as last heard from the kernel,
- * and newer than any control change made here that the kernel has not numbered yet (`pendingFloor`).
+ * Staleness (docs/WIDGET_CORE.md): a result is current iff the controls it was computed for equal the present value
+ * of every compute control, whose names the kernel sends in `compute_keys`. A result for controls the view has
+ * already left waits (busy) until the kernel answers the present ones.
  */
 import type { AnyModel } from "@anywidget/types";
-import { COMPUTE_KEYS, type ControlKey, type Result, type WidgetTraits } from "./types";
+import type { ControlKey, Result, WidgetTraits } from "./types";
 
 /** What changed: trait names, or one of the view-only keys. */
-export type StoreKey = keyof WidgetTraits | "shown" | "busy" | "hover";
+export type StoreKey = keyof WidgetTraits | "shown" | "busy" | "hover" | "connected";
 export type Listener = (changed: Set<StoreKey>) => void;
 
 export const SYNCED_KEYS: (keyof WidgetTraits)[] = [
@@ -28,8 +29,11 @@ export const SYNCED_KEYS: (keyof WidgetTraits)[] = [
   "top_k",
   "options",
   "notice",
+  "inputs_version",
+  "compute_keys",
   "request_seq",
   "result",
+  "activity",
 ];
 
 /** The pixel under the pointer and its attribution, or null. */
@@ -39,15 +43,21 @@ export interface Hover {
   value: number;
 }
 
+/** The ipywidgets model behind anywidget's proxy knows whether its comm is alive. */
+interface CommAware {
+  comm_live?: boolean;
+}
+
 export class Store {
   /** The result on screen (heatmap or error); null until the first current one arrives. */
   shown: Result | null = null;
-  /** Results that arrived after a newer request was made, and were therefore not shown. */
+  /** Results that arrived for controls the view had already left, and were therefore not shown (yet). */
   dropped = 0;
   hover: Hover | null = null;
+  /** False once the comm to the kernel is closed (kernel restarted or shut down). */
+  connected = true;
 
-  private pendingFloor = 0;
-  /** The newest result received, shown or not: it waits here while a local change it predates is in flight. */
+  /** The newest result received, shown or not: it waits here while the controls it answers are not current. */
   private latest: Result | null = null;
   private listeners = new Set<Listener>();
   private unbind: (() => void)[] = [];
@@ -58,6 +68,12 @@ export class Store {
       model.on(`change:${key}`, handler);
       this.unbind.push(() => model.off(`change:${key}`, handler));
     }
+    const onComm = () => this.checkConnected();
+    // ipywidgets triggers these on its model when the kernel goes away; anywidget forwards `on` to it.
+    for (const event of ["comm_live_update", "comm:close", "destroy"]) {
+      model.on(event, onComm);
+      this.unbind.push(() => model.off(event, onComm));
+    }
     this.acceptResult(model.get("result"));
   }
 
@@ -65,37 +81,53 @@ export class Store {
     return this.model.get(key);
   }
 
-  /** The newest request number that a result must answer. */
-  get newestRequest(): number {
-    return Math.max(this.model.get("request_seq"), this.pendingFloor);
+  /** Names of the controls whose change recomputes (sent by the kernel). */
+  get computeKeys(): string[] {
+    return this.model.get("compute_keys") ?? [];
   }
 
-  /** True while the kernel owes the view a result for its newest request. */
+  /** True while the kernel owes the view a result for the present controls. */
   get busy(): boolean {
     const shown = this.shown;
-    return shown === null || shown.seq < this.newestRequest || !this.matchesControls(shown);
+    if (shown === null || !this.isCurrent(shown)) return this.activity !== "cancelled";
+    return this.activity === "computing";
   }
 
-  /**
-   * Whether a result was computed for the controls as they stand here. The browser batches control messages
-   * while the kernel is busy, so a result can carry the newest number yet answer a value the slider has left.
-   */
-  private matchesControls(result: Result): boolean {
-    return COMPUTE_KEYS.every((key) => result[key] === this.model.get(key));
+  /** The kernel's activity state ("idle" when it has not said). */
+  get activity(): string {
+    return this.model.get("activity")?.state ?? "idle";
   }
 
-  /** Set a control as the user did: sync it to the kernel, and expect a fresh result if it recomputes. */
+  /** True when a cancelled request left the result on screen out of date. */
+  get stale(): boolean {
+    const shown = this.shown;
+    return !this.connected || (this.activity === "cancelled" && (shown === null || !this.isCurrent(shown)));
+  }
+
+  /** Whether `result` was computed for the compute controls as they stand here. */
+  private isCurrent(result: Result): boolean {
+    const controls = result.controls ?? (result as unknown as Record<string, unknown>);
+    return this.computeKeys.every((key) => controls[key] === this.model.get(key as keyof WidgetTraits));
+  }
+
+  /** Set a control as the user did: sync it to the kernel; if it recomputes, the shown result goes stale. */
   setControl<K extends ControlKey>(key: K, value: WidgetTraits[K]): void {
-    if (this.model.get(key) === value) return;
+    if (!this.connected || this.model.get(key) === value) return;
     const changed = new Set<StoreKey>([key]);
-    if ((COMPUTE_KEYS as readonly string[]).includes(key)) {
-      // The kernel will number this change request_seq + 1 (or later): anything older is stale from now on.
-      this.pendingFloor = Math.max(this.pendingFloor, this.model.get("request_seq") + 1);
-      changed.add("busy");
-    }
+    if (this.computeKeys.includes(key)) changed.add("busy");
     this.model.set(key, value);
     this.model.save_changes();
     this.emit(changed);
+  }
+
+  /** Ask the kernel to stop the request in flight (it keeps the last good result). */
+  cancel(): void {
+    if (this.connected) this.model.send({ type: "cancel" });
+  }
+
+  /** Ask the kernel to compute the present controls again (after a cancel). */
+  recompute(): void {
+    if (this.connected) this.model.send({ type: "recompute" });
   }
 
   setHover(hover: Hover | null): void {
@@ -119,15 +151,25 @@ export class Store {
     this.listeners.clear();
   }
 
+  private checkConnected(): void {
+    const live = (this.model as unknown as CommAware).comm_live;
+    if (live === false && this.connected) {
+      this.connected = false;
+      this.emit(new Set<StoreKey>(["connected", "busy", "shown"]));
+    }
+  }
+
   private onModelChange(key: keyof WidgetTraits): void {
     const changed = new Set<StoreKey>([key]);
     if (key === "result") {
       if (this.acceptResult(this.model.get("result"))) changed.add("shown");
       changed.add("busy");
-    } else if (key === "request_seq" || (COMPUTE_KEYS as readonly string[]).includes(key)) {
+    } else if (key === "activity") {
+      changed.add("busy");
+    } else if (this.computeKeys.includes(key) || key === "compute_keys") {
       // A control put back by the kernel (a rejected value) can make the waiting result current again.
       const latest = this.latest;
-      if (latest !== null && latest !== this.shown && latest.seq >= this.newestRequest && this.matchesControls(latest)) {
+      if (latest !== null && latest !== this.shown && this.isCurrent(latest)) {
         this.shown = latest;
         changed.add("shown");
       }
@@ -138,12 +180,11 @@ export class Store {
 
   private acceptResult(result: Result | null): boolean {
     if (result === null) return false;
-    if (result.seq < this.newestRequest) {
+    this.latest = result;
+    if (!this.isCurrent(result)) {
       this.dropped += 1;
       return false;
     }
-    this.latest = result;
-    if (!this.matchesControls(result)) return false;
     this.shown = result;
     return true;
   }

@@ -39,21 +39,40 @@ export interface Prediction {
   prob: number;
 }
 
-/** IG completeness: |Σ attr − (f(x) − f(b))| relative to |f(x) − f(b)|. */
+/**
+ * IG completeness: delta = Σ attr − (f(x) − f(b)); `relative` = |delta| / |f(x) − f(b)|, null when the gap
+ * f(x) − f(b) is too small for a ratio to mean anything (below `min_gap_fraction` of max(|f(x)|, |f(b)|)).
+ */
 export interface Completeness {
   delta: number;
-  relative: number;
+  relative: number | null;
   fx: number;
   fb: number;
+  gap: number;
+  min_gap_fraction: number;
+}
+
+/** What the kernel is doing for this widget (docs/WIDGET_CORE.md). */
+export interface Activity {
+  state: "idle" | "computing" | "cancelled" | "waiting";
+  seq: number;
+  done: number;
+  total: number;
+  elapsed_ms: number;
+  eta_ms: number | null;
+  message: string;
 }
 
 /** The outcome of one request: a heatmap, or an error message. */
 export interface Result {
   seq: number;
+  /** The compute controls this result was computed for (the view shows it only while they are current). */
+  controls: Record<string, unknown>;
   method: string;
   target: number;
   baseline: string;
   n_steps: number;
+  inputs_version: number;
   heatmap: BinaryArray | null;
   completeness: Completeness | null;
   target_prob: number | null;
@@ -80,11 +99,13 @@ export interface WidgetTraits {
   options: Options;
   /** Why the last change was rejected (shown until the next accepted change); "" when none. */
   notice: string;
+  inputs_version: number;
+  // the shared compute protocol (widgets/_base.py)
+  compute_keys: string[];
   request_seq: number;
   result: Result | null;
+  activity: Activity;
 }
 
-/** Controls whose change makes the kernel recompute (the rest only redraw). */
-export const COMPUTE_KEYS = ["method", "target", "baseline", "n_steps"] as const;
-export type ComputeKey = (typeof COMPUTE_KEYS)[number];
-export type ControlKey = ComputeKey | "opacity" | "sign_mode";
+/** Controls the view writes (which of them recompute is the kernel's `compute_keys`). */
+export type ControlKey = "method" | "target" | "baseline" | "n_steps" | "opacity" | "sign_mode";

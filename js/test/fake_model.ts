@@ -1,7 +1,7 @@
 /** An in-memory stand-in for anywidget's model: get/set/on/off/save_changes with change events. */
 import type { AnyModel } from "@anywidget/types";
 import { encodeFloat32 } from "../src/codecs";
-import type { BinaryArray, Result, WidgetTraits } from "../src/types";
+import type { Activity, BinaryArray, Result, WidgetTraits } from "../src/types";
 
 type Handler = (...args: unknown[]) => void;
 
@@ -54,7 +54,12 @@ export class FakeModel {
     return n;
   }
 
-  send(): void {}
+  /** Custom messages the view sent to the kernel. */
+  sent: unknown[] = [];
+
+  send(content: unknown): void {
+    this.sent.push(content);
+  }
 
   widget_manager = { get_model: () => Promise.reject(new Error("no models")) };
 
@@ -77,19 +82,28 @@ export function rgba(height: number, width: number, grey = 128): BinaryArray {
 }
 
 export function result(seq: number, extra: Partial<Result> = {}): Result {
-  return {
+  const merged = {
     seq,
+    controls: {},
     method: "integrated_gradients",
     target: 1,
     baseline: "zeros",
     n_steps: 50,
     heatmap: heatmap([1, -2, 0.5, 0], 2, 2),
-    completeness: { delta: 1e-4, relative: 2e-3, fx: 3, fb: 1 },
+    completeness: { delta: 1e-4, relative: 2e-3, fx: 3, fb: 1, gap: 2, min_gap_fraction: 0.01 },
     target_prob: 0.9,
     error: null,
     elapsed_ms: 12,
+    inputs_version: 0,
     ...extra,
   };
+  // As the kernel does: the result names the compute controls it was computed for.
+  const { method, target, baseline, n_steps, inputs_version } = merged;
+  return { ...merged, controls: { method, target, baseline, n_steps, inputs_version } };
+}
+
+export function activity(state: Activity["state"], seq = 1, done = 0, total = 0): Activity {
+  return { state, seq, done, total, elapsed_ms: 0, eta_ms: null, message: "" };
 }
 
 export function traits(extra: Partial<WidgetTraits> = {}): WidgetTraits {
@@ -131,8 +145,11 @@ export function traits(extra: Partial<WidgetTraits> = {}): WidgetTraits {
       ],
     },
     notice: "",
+    inputs_version: 0,
+    compute_keys: ["baseline", "inputs_version", "method", "n_steps", "target"],
     request_seq: 1,
     result: result(1),
+    activity: activity("idle"),
     ...extra,
   };
 }

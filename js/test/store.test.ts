@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Store } from "../src/store";
-import { FakeModel, result, traits } from "./fake_model";
+import { FakeModel, activity, result, traits } from "./fake_model";
 
-describe("Store sequence numbers", () => {
+describe("Store: a result is current iff it answers the present controls", () => {
   it("shows the result that answers the newest request", () => {
     const model = new FakeModel(traits());
     const store = new Store(model.asModel());
@@ -10,17 +10,40 @@ describe("Store sequence numbers", () => {
     expect(store.busy).toBe(false);
   });
 
-  it("drops a result older than the newest request and stays busy", () => {
+  it("is busy while the kernel computes and shows progress state", () => {
     const model = new FakeModel(traits());
     const store = new Store(model.asModel());
-    model.kernelSet("request_seq", 3);
+    model.kernelSet("activity", activity("computing", 2, 3, 10));
     expect(store.busy).toBe(true);
     model.kernelSet("result", result(2));
+    model.kernelSet("activity", activity("idle", 2, 1, 1));
+    expect(store.shown?.seq).toBe(2);
+    expect(store.busy).toBe(false);
+  });
+
+  it("holds a result for an older input (the kernel's inputs_version moved on)", () => {
+    const model = new FakeModel(traits());
+    const store = new Store(model.asModel());
+    model.kernelSet("inputs_version", 1);
+    expect(store.busy).toBe(true);
+    model.kernelSet("result", result(2, { inputs_version: 0 }));
     expect(store.shown?.seq).toBe(1);
-    expect(store.dropped).toBe(1);
-    model.kernelSet("result", result(3));
+    model.kernelSet("result", result(3, { inputs_version: 1 }));
     expect(store.shown?.seq).toBe(3);
     expect(store.busy).toBe(false);
+  });
+
+  it("after a cancel keeps the old result, marked stale, and is not busy", () => {
+    const model = new FakeModel(traits());
+    const store = new Store(model.asModel());
+    store.setControl("method", "saliency");
+    model.kernelSet("activity", activity("cancelled", 2));
+    expect(store.shown?.seq).toBe(1);
+    expect(store.busy).toBe(false);
+    expect(store.stale).toBe(true);
+    store.recompute();
+    store.cancel();
+    expect(model.sent).toEqual([{ type: "recompute" }, { type: "cancel" }]);
   });
 
   it("treats results as stale as soon as a compute control changes here", () => {
@@ -90,7 +113,7 @@ describe("Store sequence numbers", () => {
     const seen: string[][] = [];
     const unsubscribe = store.subscribe((changed) => seen.push([...changed].sort()));
     model.kernelSet("request_seq", 2);
-    expect(seen).toEqual([["busy", "request_seq"]]);
+    expect(seen).toEqual([["request_seq"]]); // request numbers are the kernel's; staleness is by controls
     unsubscribe();
     store.dispose();
     expect(model.listenerCount()).toBe(before);

@@ -71,7 +71,7 @@ def test_a_burst_of_browser_changes_computes_only_the_newest(cnn, digit):
     w = AttributionWidget(model, digit, method="saliency")
     computed = []
     original = w._compute
-    w._compute = lambda request: computed.append(request.seq) or original(request)
+    w._compute = lambda request, progress: computed.append(request.seq) or original(request, progress)
     model.gate.clear()  # the first background request blocks inside the model until all are sent
     model.entered.clear()
     w.set_state({"n_steps": 5})

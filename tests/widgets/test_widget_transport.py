@@ -57,9 +57,11 @@ def test_typescript_interface_mirrors_the_synced_traits(cnn, digit):
     assert ts_keys == py_keys
 
 
-def test_typescript_compute_keys_match_python():
-    from attr_widgets.widgets._recompute import COMPUTE_KEYS
-
-    source = TYPES_TS.read_text()
-    ts = set(re.findall(r'"(\w+)"', re.search(r"COMPUTE_KEYS = \[(.*?)\]", source).group(1)))
-    assert ts == set(COMPUTE_KEYS)
+def test_compute_keys_are_declared_once_and_sent_to_the_view(cnn, digit):
+    w = AttributionWidget(cnn, digit)
+    tagged = sorted(AttributionWidget.class_trait_names(compute=True))
+    assert w.compute_keys == tagged == ["baseline", "inputs_version", "method", "n_steps", "target"]
+    assert w.result["controls"] == {name: getattr(w, name) for name in tagged}
+    # The view reads the names from the model: no second list in TypeScript.
+    for path in TYPES_TS.parent.rglob("*.ts"):
+        assert "COMPUTE_KEYS" not in path.read_text(), path

@@ -11,7 +11,7 @@ const ROUGH_BELOW = 1e-1;
 export type BadgeLevel = "good" | "fair" | "poor" | "none";
 
 export function badgeLevel(c: Completeness | null): BadgeLevel {
-  if (c === null || !Number.isFinite(c.relative)) return "none";
+  if (c === null || c.relative === null || !Number.isFinite(c.relative)) return "none";
   if (c.relative < COMPLETE_BELOW) return "good";
   if (c.relative < ROUGH_BELOW) return "fair";
   return "poor";
@@ -39,9 +39,18 @@ export function createBadge(store: Store): BadgeView {
       return;
     }
     const sum = c.delta + (c.fx - c.fb);
+    if (c.relative === null) {
+      // f(x) ≈ f(b): a ratio would be noise, so show the absolute figures and say why.
+      value.textContent = `Δ ${formatValue(c.delta)}`;
+      el.title =
+        `Σ attr − (f(x) − f(b)) = ${formatValue(c.delta)}   f(x) − f(b) = ${formatValue(c.gap)}\n` +
+        `f(x) = ${formatValue(c.fx)}   f(b) = ${formatValue(c.fb)}\n` +
+        `f(x) − f(b) is under ${c.min_gap_fraction * 100} % of max(|f(x)|, |f(b)|): too small for a relative error to mean anything`;
+      return;
+    }
     value.textContent = `${level === "good" ? "✓ " : ""}${formatValue(c.relative)}`;
     el.title =
-      `|Σ attr − (f(x) − f(b))| / |f(x) − f(b)| = ${formatValue(c.relative)}\n` +
+      `|Σ attr − (f(x) − f(b))| / |f(x) − f(b)| = ${formatValue(c.relative)}   (Δ = ${formatValue(c.delta)})\n` +
       `Σ attr = ${formatValue(sum)}   f(x) = ${formatValue(c.fx)}   f(b) = ${formatValue(c.fb)}\n` +
       `green below ${COMPLETE_BELOW}; raise n_steps to tighten it`;
   }

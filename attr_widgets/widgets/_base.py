@@ -1,0 +1,328 @@
+"""The compute protocol every widget shares: controls declared once, numbered requests, progress, cancel.
+
+A widget class declares its compute controls by tagging traits ``compute=True``; this base observes them,
+numbers every change as a request, runs it (on the calling thread for Python assignments, on a
+:class:`LatestWins` worker for the browser's changes), reports progress in ``activity``, and publishes one
+``result`` per request that is still the newest. The contract with the view is docs/WIDGET_CORE.md.
+
+A subclass supplies :meth:`_compute` (the work, returning the payload's own fields and the Python-side
+object, e.g. an ``Attribution``) and :meth:`_failure_fields` (the payload of a failed request).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import anywidget
+import traitlets
+from traitlets import TraitError
+
+from . import _cells
+from ._worker import LatestWins
+
+log = logging.getLogger("attr_widgets")
+
+PROGRESS_INTERVAL_S = 0.1  # at most ten progress messages a second
+
+
+class Cancelled(Exception):
+    """The request was cancelled (cancel button, ``w.cancel()`` or a kernel interrupt)."""
+
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One numbered request: a snapshot of every compute control when it was made."""
+
+    seq: int
+    controls: Mapping[str, Any]
+    cancel: threading.Event = field(default_factory=threading.Event, compare=False)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.controls[name]
+
+
+def describe_error(exc: BaseException) -> str:
+    """One readable line (or a few) for the view's error box."""
+    text = str(exc).strip() or repr(exc)
+    return f"{type(exc).__name__}: {text}"
+
+
+class ComputeWidget(anywidget.AnyWidget):
+    """Base of every attr_widgets widget: see the module docstring and docs/WIDGET_CORE.md."""
+
+    compute_keys = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    request_seq = traitlets.Int(0).tag(sync=True)
+    result = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    activity = traitlets.Dict().tag(sync=True)
+    notice = traitlets.Unicode("").tag(sync=True)
+
+    # -- what a subclass provides
+    def _compute(self, request: Request, progress: Progress) -> tuple[dict[str, Any], Any]:
+        """Run ``request``; return (the payload's own fields, the Python-side result)."""
+        raise NotImplementedError
+
+    def _failure_fields(self, request: Request) -> dict[str, Any]:
+        """The payload's own fields for a request that failed."""
+        return {}
+
+    def _published(self, value: Any) -> None:
+        """Called (under the sync lock) with the Python-side result now on screen, or None after a failure."""
+
+    # -- set-up
+    @classmethod
+    def compute_trait_names(cls) -> list[str]:
+        """The compute controls of this class, in declaration order of their names."""
+        return sorted(cls.class_trait_names(compute=True))
+
+    def _init_compute(self) -> None:
+        """Call before ``super().__init__`` (the trait validators may already need this state)."""
+        self._ready = False
+        self._seq = 0
+        self._suspend_depth = 0
+        self._frontend_depth = 0
+        self._sync_lock = threading.RLock()
+        self._compute_lock = threading.Lock()
+        self._worker: LatestWins[Request] = LatestWins(self._run_in_background, "attr_widgets-recompute")
+        self._current: Request | None = None
+        self._error: BaseException | None = None
+        self._cancelled: Request | None = None
+        self.dropped = 0  # results computed for requests that were overtaken while they ran
+
+    def _start(self, first_seq: int = 1) -> None:
+        """Finish construction: observe the compute controls, hook into cell execution, go live."""
+        self._seq = first_seq
+        self.compute_keys = self.compute_trait_names()
+        self.observe(self._on_compute_control, names=self.compute_keys)
+        self.on_msg(self._on_view_message)
+        _cells.register(self)
+        self._ready = True
+
+    def _snapshot(self, seq: int) -> Request:
+        return Request(seq, MappingProxyType({name: getattr(self, name) for name in self.compute_keys}))
+
+    # -- requests
+    @property
+    def _suspended(self) -> bool:
+        return self._suspend_depth > 0
+
+    @contextmanager
+    def _requests_suspended(self) -> Iterator[None]:
+        """Group several control updates into one request (made by the caller afterwards)."""
+        self._suspend_depth += 1
+        try:
+            yield
+        finally:
+            self._suspend_depth -= 1
+
+    def _on_compute_control(self, change: dict[str, Any]) -> None:
+        self._control_changed(change)
+        self._request()
+
+    def _control_changed(self, change: dict[str, Any]) -> None:
+        """Hook for subclasses: a compute control changed (before its request is made)."""
+
+    def _request(self, keep_notice: bool = False) -> None:
+        if not self._ready or self._suspended:
+            return
+        with self._sync_lock:
+            self._seq += 1
+            request = self._snapshot(self._seq)
+            previous = self._current
+            if previous is not None:
+                previous.cancel.set()  # overtaken: stop it at its next model call
+            self._current = request
+            self.request_seq = request.seq
+            if not keep_notice:
+                self.notice = ""
+        if self._frontend_depth > 0:
+            self._worker.submit(request)
+            return
+        error = self._run(request)
+        if error is not None:
+            raise error
+
+    def _progress(self, request: Request) -> Progress:
+        """A throttled progress callback for ``request`` that also raises :class:`Cancelled` when asked."""
+        start = time.perf_counter()
+        last = [0.0]
+
+        def report(done: int, total: int) -> None:
+            if request.cancel.is_set():
+                raise Cancelled(f"request {request.seq} was cancelled")
+            now = time.perf_counter()
+            if now - last[0] < PROGRESS_INTERVAL_S and done < total:
+                return
+            last[0] = now
+            elapsed = now - start
+            eta = elapsed * (total - done) / done if 0 < done <= total else None
+            self._set_activity("computing", request, done, total, elapsed, eta)
+
+        return report
+
+    def _set_activity(
+        self,
+        state: str,
+        request: Request,
+        done: int = 0,
+        total: int = 0,
+        elapsed_s: float = 0.0,
+        eta_s: float | None = None,
+        message: str = "",
+    ) -> None:
+        with self._sync_lock:
+            if request.seq != self._seq and state == "computing":
+                return
+            self.activity = {
+                "state": state,
+                "seq": request.seq,
+                "done": int(done),
+                "total": int(total),
+                "elapsed_ms": elapsed_s * 1000,
+                "eta_ms": None if eta_s is None else eta_s * 1000,
+                "message": message,
+            }
+
+    def _run(self, request: Request) -> BaseException | None:
+        """Compute and publish ``request``; return its error if it failed and was still the newest."""
+        with self._compute_lock:
+            if request.seq != self._seq or request.cancel.is_set():
+                return None  # overtaken (or cancelled) before it started
+            self._set_activity("computing", request)
+            start = time.perf_counter()
+            value: Any = None
+            error: BaseException | None = None
+            try:
+                fields, value = self._compute(request, self._progress(request))
+            except Cancelled:
+                self._mark_cancelled(request, time.perf_counter() - start)
+                return None
+            except BaseException as exc:  # KeyboardInterrupt too: it must reach the view and wait()
+                error = exc
+                fields = self._failure_fields(request)
+            elapsed = time.perf_counter() - start
+            payload = {
+                "seq": request.seq,
+                "controls": dict(request.controls),
+                **request.controls,
+                **fields,
+                "error": None if error is None else describe_error(error),
+                "elapsed_ms": elapsed * 1000,
+            }
+            published = self._publish(request, payload, value, error, elapsed)
+        return error if published else None
+
+    def _run_in_background(self, request: Request) -> None:
+        error = self._run(request)
+        if error is not None:
+            log.warning("%s: request %d failed: %s", type(self).__name__, request.seq, describe_error(error))
+
+    def _publish(
+        self, request: Request, payload: dict[str, Any], value: Any, error: BaseException | None, elapsed: float
+    ) -> bool:
+        with self._sync_lock:
+            if request.seq != self._seq:
+                self.dropped += 1
+                return False
+            self._error = error
+            self._cancelled = None
+            self._published(value)
+            with self.hold_sync():  # the view gets the result and "idle" in one message
+                self.result = payload
+                self._set_activity("idle", request, 1, 1, elapsed)
+            return True
+
+    def _mark_cancelled(self, request: Request, elapsed: float) -> None:
+        with self._sync_lock:
+            if request.seq != self._seq:
+                self.dropped += 1
+                return
+            self._cancelled = request
+            self._set_activity("cancelled", request, elapsed_s=elapsed, message="cancelled")
+
+    # -- the browser's changes, messages and rejected values
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        """Apply a state update from the view (on the shell thread)."""
+        with self._sync_lock:
+            seq_before = self._seq
+            self._frontend_depth += 1
+            try:
+                super().set_state(sync_data)
+            except TraitError as exc:
+                # traitlets rolled the change back; put the view's controls back too and say why.
+                self.notice = describe_error(exc)
+                self._error = exc
+                self.send_state([key for key in sync_data if key in self.keys])
+                log.warning("%s: rejected a change from the view: %s", type(self).__name__, exc)
+            finally:
+                self._frontend_depth -= 1
+            if set(self.compute_keys) & sync_data.keys() and self._seq == seq_before:
+                # Every compute change the view sends gets an answer, also when it was rejected or did not
+                # change the value here (the view waits for a result for its controls).
+                self._frontend_depth += 1
+                try:
+                    self._request(keep_notice=True)
+                finally:
+                    self._frontend_depth -= 1
+        _cells.guard_interrupts()
+
+    def _on_view_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "cancel":
+            self.cancel()
+        elif kind == "recompute":
+            self._frontend_depth += 1
+            try:
+                self._request()
+            finally:
+                self._frontend_depth -= 1
+            _cells.guard_interrupts()
+
+    def _trait_rejected(self, name: str | None, error: TraitError) -> None:
+        """Called by the trait types before they raise: show a rejected Python assignment in the view."""
+        if self._ready and self._frontend_depth == 0:
+            self.notice = describe_error(error)
+
+    # -- public
+    @property
+    def error(self) -> BaseException | None:
+        """The exception of the newest request (or rejected change from the view), or None."""
+        return self._error
+
+    @property
+    def busy(self) -> bool:
+        """True while a change made in the browser is still being computed."""
+        return not self._worker.idle()
+
+    def cancel(self) -> None:
+        """Stop the computation in flight at its next model call; the last good result stays on screen."""
+        with self._sync_lock:
+            if self._current is not None:
+                self._current.cancel.set()
+
+    def recompute(self) -> None:
+        """Compute the present controls again (e.g. after a cancel)."""
+        self._request()
+
+    def wait(self, timeout: float | None = 60.0) -> None:
+        """Block until the browser's changes are computed; raise the newest request's error, if any.
+
+        Raises:
+            TimeoutError: the computation did not finish within ``timeout`` seconds.
+            Cancelled: the newest request was cancelled.
+        """
+        if not self._worker.wait(timeout):
+            raise TimeoutError(f"{type(self).__name__}: still computing after {timeout} s.")
+        if self._cancelled is not None:
+            raise Cancelled(f"{type(self).__name__}: request {self._cancelled.seq} was cancelled.")
+        if self._error is not None:
+            raise self._error
