@@ -6,9 +6,9 @@ reporting live in the shared base, :class:`~attr_widgets.widgets._base.ComputeWi
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-import time
 from typing import Any
 
 import numpy as np
@@ -19,9 +19,9 @@ from torch import nn
 from attr_widgets.attribution import Attribution, attribute, predict
 from attr_widgets.attribution._registry import COMMON_OPTIONS
 
+from ._base import ComputeWidget, Progress, Request
 from ._completeness import completeness
 from ._options import BASELINES, SIGN_MODES, choice_list, method_choices
-from ._base import ComputeWidget, Progress, Request
 from ._serialize import binary_array, channel_sum, display_rgba, unpack
 from ._traits import (
     BinaryArray,

@@ -227,7 +227,12 @@ class ComputeWidget(anywidget.AnyWidget):
             log.warning("%s: request %d failed: %s", type(self).__name__, request.seq, describe_error(error))
 
     def _publish(
-        self, request: Request, payload: dict[str, Any], value: Any, error: BaseException | None, elapsed: float
+        self,
+        request: Request,
+        payload: dict[str, Any],
+        value: Any,
+        error: BaseException | None,
+        elapsed: float,
     ) -> bool:
         with self._sync_lock:
             if request.seq != self._seq:

@@ -1,4 +1,4 @@
-"""What the completeness badge shows: Σ attributions against f(x) − f(baseline), and when a ratio means anything.
+"""The completeness badge: Σ attributions against f(x) − f(baseline), and when a ratio means anything.
 
 The relative error |Σ attr − (f(x) − f(b))| / |f(x) − f(b)| is noise when f(x) ≈ f(b): on a random net a gap of
 1e-4 turns a tiny absolute error into "507 %". The rule: the ratio is reported only when the gap is at least
