@@ -1,9 +1,9 @@
 """The completeness badge: Σ attributions against f(x) − f(baseline), and when a ratio means anything.
 
-The relative error |Σ attr − (f(x) − f(b))| / |f(x) − f(b)| is noise when f(x) ≈ f(b): on a random net
-a gap of 1e-4 turns a tiny absolute error into "507 %". The rule: the ratio is reported only when the gap is at least
-``MIN_GAP_FRACTION`` of max(|f(x)|, |f(b)|) and at least ``MIN_GAP``; otherwise the badge shows the absolute
-delta and says the gap is too small for a ratio.
+The relative error |Σ attr − (f(x) − f(b))| / |f(x) − f(b)| is noise when f(x) ≈ f(b): on a random
+net a gap of 1e-4 turns a tiny absolute error into "507 %". The rule: the ratio is reported only when the
+gap is at least ``MIN_GAP_FRACTION`` of max(|f(x)|, |f(b)|) and at least ``MIN_GAP``; otherwise the badge
+shows the absolute delta and says the gap is too small for a ratio.
 """
 
 from __future__ import annotations
