@@ -78,7 +78,7 @@ export function createStatus(store: Store): StatusView {
       message.textContent = failure ?? notice;
       hint.textContent =
         failure !== null
-          ? "The kernel raised this error (also logged there). Change a control to try again."
+          ? "The kernel raised this error; w.error (or w.wait()) has it in a cell. Change a control to try again."
           : "The previous value is kept; the heatmap above is still current.";
     }
   }
