@@ -4,8 +4,8 @@ Comm messages are handled on the kernel's shell thread between cells, so a recom
 on a worker thread while the kernel is otherwise idle. Before each cell, the ``pre_run_cell`` callback
 registered here waits for every such recompute, so the user's code (``model.train(); loss.backward()``)
 never runs beside the library's hooks. An interrupt during that wait cancels them. While the kernel is idle,
-ipykernel ignores SIGINT; :func:`guard_interrupts` installs a handler that cancels the recomputes and then
-does whatever the previous handler did. The user's own threads are the one case this does not cover.
+ipykernel ignores SIGINT; :func:`guard_interrupts` makes the handler it restores after each message one that
+cancels the recomputes and then does whatever the previous handler did. The user's own threads are the one case this does not cover.
 """
 
 from __future__ import annotations
@@ -82,15 +82,30 @@ def _on_sigint(previous: Any) -> Any:
     return handler
 
 
+def _ours(handler: Any) -> bool:
+    return getattr(handler, "attr_widgets_previous", None) is not None
+
+
 def guard_interrupts() -> None:
     """On the main thread: make SIGINT cancel the widgets' recomputes, then do what it did before."""
-    # Checked on every call, not once: ipykernel swaps the handler around each cell and puts back the one
-    # it found, so ours can be replaced by a cell that ran meanwhile.
+    # Checked on every call, not once: ipykernel swaps the handler around every message it handles
+    # (default_int_handler while a handler runs, then back to the one it saved, SIG_IGN while idle), so the
+    # handler to wrap is the one it will put back, not the one active now.
     if threading.current_thread() is not threading.main_thread():
         return
     try:
+        from IPython import get_ipython
+
+        kernel = getattr(get_ipython(), "kernel", None)
+    except ImportError:  # pragma: no cover - ipywidgets needs IPython
+        kernel = None
+    if kernel is not None and hasattr(kernel, "saved_sigint_handler"):
+        if not _ours(kernel.saved_sigint_handler):
+            kernel.saved_sigint_handler = _on_sigint(kernel.saved_sigint_handler)
+        return
+    try:
         previous = signal.getsignal(signal.SIGINT)
-        if getattr(previous, "attr_widgets_previous", None) is None:
+        if not _ours(previous):
             signal.signal(signal.SIGINT, _on_sigint(previous))
     except (ValueError, OSError):  # no signals here (an embedded interpreter)
         return
