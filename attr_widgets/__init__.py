@@ -9,7 +9,7 @@ call into them. ``import attr_widgets`` does not import the widgets (nor ipywidg
 import typing
 
 from attr_widgets.attribution import Attribution, attribute, check_axioms, methods, predict
-from attr_widgets.xdnn import is_homogeneous, to_xdnn
+from attr_widgets.attribution.xdnn import is_homogeneous, to_xdnn
 
 if typing.TYPE_CHECKING:
     from attr_widgets.widgets import AttributionWidget
