@@ -43,7 +43,7 @@ def test_torch_libraries_never_import_widgets():
         "bad = [m for m in sys.modules if m.startswith(banned)]\n"
         "assert not bad, bad\n"
     )
-    # attr_widgets/__init__ imports the widgets, so load the subpackages under a bare package object.
+    # Load the subpackages under a bare package object, so this holds whatever attr_widgets/__init__ imports.
     root = Path(__file__).resolve().parents[1]
     env_code = (
         "import sys, types, pathlib\n"
