@@ -2,12 +2,17 @@
 
 The torch-only libraries (``attr_widgets.attribution``, ``attr_widgets.projection``,
 ``attr_widgets.xdnn``) import no widget code; the widgets (``attr_widgets.widgets``) hold traits and
-call into them.
+call into them. ``import attr_widgets`` does not import the widgets (nor ipywidgets/anywidget):
+``attr_widgets.AttributionWidget`` loads them on first access (PEP 562).
 """
 
+import typing
+
 from attr_widgets.attribution import Attribution, attribute, check_axioms, methods, predict
-from attr_widgets.widgets import AttributionWidget
-from attr_widgets.xdnn import is_homogeneous, to_xdnn
+from attr_widgets.attribution.xdnn import is_homogeneous, to_xdnn
+
+if typing.TYPE_CHECKING:
+    from attr_widgets.widgets import AttributionWidget
 
 __version__ = "0.1.0"
 
@@ -23,6 +28,25 @@ __all__ = [
     "to_xdnn",
     "is_homogeneous",
 ]
+
+# Names resolved on first access, so that the torch-only libraries load without the widget stack.
+_LAZY = {"AttributionWidget": "attr_widgets.widgets"}
+
+
+def __getattr__(name: str) -> typing.Any:
+    """Import the widget classes on first access (PEP 562)."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """Module names plus the lazily imported ones."""
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def load_ipython_extension(ipython: object) -> None:

@@ -43,7 +43,7 @@ def test_torch_libraries_never_import_widgets():
         "bad = [m for m in sys.modules if m.startswith(banned)]\n"
         "assert not bad, bad\n"
     )
-    # attr_widgets/__init__ imports the widgets, so load the subpackages under a bare package object.
+    # Load the subpackages under a bare package object, so this holds whatever attr_widgets/__init__ imports.
     root = Path(__file__).resolve().parents[1]
     env_code = (
         "import sys, types, pathlib\n"
@@ -52,4 +52,31 @@ def test_torch_libraries_never_import_widgets():
         "sys.modules['attr_widgets'] = pkg\n" + code
     )
     result = subprocess.run([sys.executable, "-c", env_code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_import_loads_no_widget_stack_until_asked():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, attr_widgets, attr_widgets.attribution, attr_widgets.projection\n"
+        "bad = [m for m in ('ipywidgets', 'anywidget', 'attr_widgets.widgets') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+        "assert 'AttributionWidget' in attr_widgets.__all__ and 'AttributionWidget' in dir(attr_widgets)\n"
+        "widget = attr_widgets.AttributionWidget\n"
+        "assert 'anywidget' in sys.modules\n"
+        "from attr_widgets.widgets import AttributionWidget\n"
+        "assert widget is AttributionWidget\n"
+        "from attr_widgets import AttributionWidget as again\n"
+        "assert again is AttributionWidget\n"
+        "try:\n"
+        "    attr_widgets.no_such_name\n"
+        "except AttributeError:\n"
+        "    pass\n"
+        "else:\n"
+        "    raise AssertionError('missing names must raise AttributeError')\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert result.returncode == 0, result.stderr

@@ -5,5 +5,14 @@ every library that touches a user's model goes through here, so the rules for to
 """
 
 from ._lock import model_lock
+from ._modules import Captured, capture, model_device, patched, resolve_layer, unknown_name_error
 
-__all__ = ["model_lock"]
+__all__ = [
+    "Captured",
+    "capture",
+    "model_device",
+    "model_lock",
+    "patched",
+    "resolve_layer",
+    "unknown_name_error",
+]

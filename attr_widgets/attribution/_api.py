@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import _cache
+from . import _cache, _methods  # noqa: F401  (_methods registers the method families)
 from ._batching import saved_bytes_per_row
 from ._layer_path import LayerTap
 from ._model_state import model_device, preserved_model

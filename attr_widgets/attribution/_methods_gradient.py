@@ -21,6 +21,7 @@ from ._registry import (
 )
 from ._request import MethodOutput, Request
 from ._scorer import input_gradients
+from .xdnn import is_homogeneous
 
 
 def _gradients(request: Request) -> torch.Tensor:
@@ -68,13 +69,6 @@ _homogeneity_verdicts: weakref.WeakKeyDictionary[nn.Module, tuple[tuple, bool]] 
 
 
 def _check_homogeneous(request: Request) -> bool:
-    try:
-        from attr_widgets.xdnn import is_homogeneous
-    except ImportError as error:  # pragma: no cover - only while attr_widgets.xdnn is missing
-        raise ImportError(
-            "method='x_gradient' checks homogeneity with attr_widgets.xdnn.is_homogeneous, which could not "
-            f"be imported ({error}); pass check_homogeneous=False to skip the check."
-        ) from error
     fingerprint = (model_fingerprint(request.model), repr(request.scorer.output))
     known = _homogeneity_verdicts.get(request.model)
     if known is not None and known[0] == fingerprint:

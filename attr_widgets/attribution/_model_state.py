@@ -15,6 +15,8 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from .._torch import model_device as model_device  # re-exported: moved to attr_widgets._torch
+
 # The per-module dictionaries that hold hooks keyed by handle id (torch.nn.Module internals).
 HOOK_DICT_NAMES = (
     "_forward_hooks",
@@ -136,12 +138,3 @@ def quiet_captum() -> Iterator[None]:
             warnings.filterwarnings("ignore", message=pattern)
         warnings.filterwarnings("ignore", module=r"captum(\.|$)")
         yield
-
-
-def model_device(model: nn.Module) -> torch.device:
-    """The device of the model's first parameter (or buffer); CPU for a model without tensors."""
-    for param in model.parameters():
-        return param.device
-    for buffer in model.buffers():
-        return buffer.device
-    return torch.device("cpu")

@@ -1,4 +1,8 @@
-"""The method registry: names, option defaults, axioms (from the seeds' tables) and implementations."""
+"""The method registry: names, option defaults, axioms (from the seeds' tables) and implementations.
+
+A leaf module: it imports nothing of the package. The method modules (``_methods_*``) import it and register
+themselves with :func:`register`; ``_methods`` imports them once (``_api`` imports ``_methods``).
+"""
 
 from __future__ import annotations
 
@@ -168,9 +172,7 @@ def register(name: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callabl
 
 
 def specs() -> dict[str, MethodSpec]:
-    """All registered methods (importing the families registers them)."""
-    from . import _methods_gradient, _methods_layer, _methods_path, _methods_perturbation  # noqa: F401
-
+    """All registered methods (``attr_widgets.attribution._methods`` imports the families, which register)."""
     return _SPECS
 
 

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
 from typing import Any
 
 import torch
 from torch import nn
 
-
-def unknown_name_error(argument: str, value: object, known: Iterable[str]) -> ValueError:
-    """A ValueError for an unknown name that suggests the nearest known one (difflib)."""
-    known = list(known)
-    close = difflib.get_close_matches(str(value), known, n=1, cutoff=0.5)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    return ValueError(f"{argument}={value!r} is not known.{hint} Expected one of: {', '.join(known)}.")
+from .._torch import resolve_layer as resolve_layer  # re-exported: moved to attr_widgets._torch
+from .._torch import unknown_name_error as unknown_name_error
 
 
 def check_model(model: object) -> nn.Module:
@@ -71,27 +64,6 @@ def check_internal_batch_size(value: object) -> int | str | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"internal_batch_size must be a positive int, 'auto' or None, got {value!r}.")
     return value
-
-
-def resolve_layer(model: nn.Module, layer: object) -> tuple[nn.Module, str]:
-    """Find ``layer`` (a submodule or its dotted name) in ``model``; return (module, name)."""
-    named = dict(model.named_modules())
-    if isinstance(layer, str):
-        if layer not in named:
-            raise unknown_name_error("layer", layer, [n for n in named if n])
-        return named[layer], layer
-    if isinstance(layer, nn.Module):
-        for name, module in named.items():
-            if module is layer:
-                return module, name
-        raise ValueError(
-            f"layer={type(layer).__name__}(...) is not a submodule of the model; pass one of "
-            "model.named_modules() "
-            "(the module object or its dotted name)."
-        )
-    raise TypeError(
-        f"layer must be an nn.Module inside the model or its dotted name, got {type(layer).__name__}."
-    )
 
 
 def check_finite_result(values: torch.Tensor, method: str) -> None:

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from .._torch import capture, model_device, resolve_layer
 from ._api import important_directions, vector_directions
 from ._result import Projection
 from ._streaming import DirectionsAccumulator
@@ -65,50 +66,22 @@ class _Batch:
     outputs: Tensor
 
 
-class _Capture:
-    """Forward hook that exposes the module's output as a fresh leaf requiring grad."""
-
-    def __init__(self) -> None:
-        self.leaves: list[Tensor] = []
-
-    def __call__(self, module: nn.Module, inputs: Any, output: Any) -> Any:
-        if isinstance(output, Tensor):
-            tensor, rebuild = output, lambda t: t
-        elif isinstance(output, (tuple, list)) and output and isinstance(output[0], Tensor):
-            tensor = output[0]
-
-            def rebuild(t: Tensor, _out: Any = output) -> Any:
-                return type(_out)([t, *_out[1:]]) if isinstance(_out, list) else (t, *_out[1:])
-        else:
-            raise TypeError(
-                f"the hooked module returned {type(output).__name__}; expected a tensor or a tuple "
-                "whose first element is a tensor"
-            )
-        leaf = tensor.detach().requires_grad_(True)
-        self.leaves.append(leaf)
-        # clone(): downstream in-place ops (ReLU(inplace=True)) may not modify a leaf that requires grad.
-        return rebuild(leaf.clone())
-
-
 def _resolve_module(model: nn.Module, module: nn.Module | str) -> nn.Module:
-    if isinstance(module, str):
-        try:
-            return model.get_submodule(module)
-        except AttributeError as err:
-            raise ValueError(f"module {module!r} is not a submodule of the model: {err}") from err
-    if not isinstance(module, nn.Module):
+    """:func:`resolve_layer`, with this module's argument name (``module``) in its errors."""
+    if not isinstance(module, (str, nn.Module)):
         raise TypeError(
             f"module must be an nn.Module inside model or its dotted name; got {type(module).__name__}"
         )
-    if not any(m is module for m in model.modules()):
-        raise ValueError("module must be a submodule of model (the hook would never fire)")
-    return module
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    for tensor in (*model.parameters(), *model.buffers()):
-        return tensor.device
-    return torch.device("cpu")
+    try:
+        return resolve_layer(model, module)[0]
+    except ValueError as err:
+        if isinstance(module, str):
+            # A shared module reached through a second name is not in named_modules(); get_submodule finds it.
+            try:
+                return model.get_submodule(module)
+            except AttributeError:
+                raise ValueError(f"module {module!r} is not a submodule of the model: {err}") from err
+        raise ValueError("module must be a submodule of model (the hook would never fire)") from err
 
 
 def _to_device(batch: Any, device: torch.device) -> Any:
@@ -177,37 +150,34 @@ def _iterate(
     if not callable(f):
         raise TypeError(f"f must be callable (output, batch) -> Tensor [B] or [B, m]; got {type(f).__name__}")
     target = _resolve_module(model, module)
-    device = _model_device(model)
+    device = model_device(model)
     modes = [(m, m.training) for m in model.modules()]
     total = len(data) if hasattr(data, "__len__") else None  # type: ignore[arg-type]
     if max_batches is not None and total is not None:
         total = min(total, max_batches)
     bar = tqdm(data, total=total, disable=not progress, desc=desc)
-    capture = _Capture()
-    handle = None
     seen = 0
+    captured = None
     try:
         if eval_mode:
             model.eval()
-        handle = target.register_forward_hook(capture)
-        with torch.enable_grad():
+        with capture(target, leaf=True) as captured, torch.enable_grad():
             for index, batch in enumerate(bar):
                 if max_batches is not None and index >= max_batches:
                     break
                 batch = _to_device(batch, device)
-                capture.leaves.clear()
+                captured.clear()
                 out = f(_run(model, batch, forward), batch)
-                if len(capture.leaves) != 1:
+                if len(captured.outputs) != 1:
                     raise ValueError(
-                        f"module ran {len(capture.leaves)} times in one forward pass; expected exactly once"
+                        f"module ran {len(captured.outputs)} times in one forward pass; expected exactly once"
                     )
-                leaf = capture.leaves[0]
+                leaf = captured.outputs[0]
                 yield _gradients(leaf, out, batch, mask, feature_dim, seen, device)
                 seen += leaf.shape[0]
     finally:
-        if handle is not None:
-            handle.remove()
-        capture.leaves.clear()
+        if captured is not None:
+            captured.clear()
         for m, training in modes:
             m.training = training
         bar.close()

@@ -303,3 +303,26 @@ def test_minilm_transformer_layer(monkeypatch):
     proj = important_directions(got.acts, got.grads, 4)
     p_mat = proj.matrix().double()
     assert rel(p_mat @ p_mat, p_mat) < 1e-3
+
+
+def test_module_names_resolve_like_get_submodule():
+    # A module shared under two names is found by either (named_modules() lists only the first).
+    class Shared(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = mlp()
+            self.alias = self.net[2]
+
+        def forward(self, x):
+            return self.net(x)
+
+    model = Shared()
+    data, _, _ = loader()
+    by_name = collect(model, "alias", data, logit1, progress=False)
+    by_module = collect(model, model.net[2], data, logit1, progress=False)
+    torch.testing.assert_close(by_name.grads, by_module.grads)
+    with pytest.raises(ValueError, match=r"module 'nopee' is not a submodule of the model: .*Did you mean"):
+        collect(model, "nopee", data, logit1, progress=False)
+    with pytest.raises(TypeError, match=r"module must be an nn.Module inside model or its dotted name"):
+        collect(model, 3, data, logit1, progress=False)  # type: ignore[arg-type]
+    assert hooks_left(model) == 0
