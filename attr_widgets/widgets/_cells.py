@@ -5,7 +5,8 @@ on a worker thread while the kernel is otherwise idle. Before each cell, the ``p
 registered here waits for every such recompute, so the user's code (``model.train(); loss.backward()``)
 never runs beside the library's hooks. An interrupt during that wait cancels them. While the kernel is idle,
 ipykernel ignores SIGINT; :func:`guard_interrupts` makes the handler it restores after each message one that
-cancels the recomputes and then does whatever the previous handler did. The user's own threads are the one case this does not cover.
+cancels the recomputes and then does whatever the previous handler did. The user's own threads are the one
+case this does not cover.
 """
 
 from __future__ import annotations
