@@ -24,7 +24,9 @@ class Slow(torch.nn.Module):
 
 import time
 slow = Slow(model)
-w_{tag} = AttributionWidget(slow, x_test[4], labels=LABELS, method="saliency", methods=["saliency", "occlusion"])
+w_{tag} = AttributionWidget(
+    slow, x_test[4], labels=LABELS, method="saliency", methods=["saliency", "occlusion"]
+)
 slow.delay = 0.3
 w_{tag}
 """
@@ -71,7 +73,9 @@ def test_kernel_restart_shows_disconnected(nb):
     root = show_widget(nb, tag, f"w_{tag} = AttributionWidget(model, x_test[6], labels=LABELS)\nw_{tag}")
     nb.page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()")
     nb.page.wait_for_function(
-        "(sel) => document.querySelector(sel).dataset.connected === 'false'", arg=root_selector(tag), timeout=60_000
+        "(sel) => document.querySelector(sel).dataset.connected === 'false'",
+        arg=root_selector(tag),
+        timeout=60_000,
     )
     assert "Disconnected" in root.locator(".aw-state").inner_text()
     assert root.locator('[data-control="method"]').is_disabled()
