@@ -35,6 +35,9 @@ METHOD_LABELS = {
 }
 
 BASELINES = (("zeros", "Zeros"), ("blur", "Blurred"), ("uniform", "Uniform noise"))
+# Baselines a method cannot use: GradientSHAP and DeepLIFT-SHAP sample from a distribution of baselines, and a
+# blurred copy of the input is one baseline per example (the engine rejects the pair), so it is never offered.
+UNSUPPORTED_BASELINES = {"gradient_shap": {"blur"}, "deeplift_shap": {"blur"}}
 SIGN_MODES = (
     ("positive", "Positive"),
     ("negative", "Negative"),
@@ -64,6 +67,7 @@ def method_choices(requested: Sequence[str] | None) -> list[dict[str, Any]]:
             "value": name,
             "label": METHOD_LABELS.get(name, name.replace("_", " ").title()),
             "uses_baseline": bool(getattr(infos[name], "uses_baseline", False)),
+            "baselines": [b for b, _ in BASELINES if b not in UNSUPPORTED_BASELINES.get(name, ())],
             "uses_steps": infos[name].uses_steps,
             "completeness": bool(getattr(infos[name], "has_delta", False)),
         }

@@ -120,6 +120,21 @@ export class Store {
     this.emit(changed);
   }
 
+  /** Set several controls in one message to the kernel (so it makes one request for all of them). */
+  setControls(values: Partial<Pick<WidgetTraits, ControlKey>>): void {
+    if (!this.connected) return;
+    const changed = new Set<StoreKey>();
+    for (const [key, value] of Object.entries(values) as [ControlKey, never][]) {
+      if (this.model.get(key) === value) continue;
+      this.model.set(key, value);
+      changed.add(key);
+      if (this.computeKeys.includes(key)) changed.add("busy");
+    }
+    if (changed.size === 0) return;
+    this.model.save_changes();
+    this.emit(changed);
+  }
+
   /** Ask the kernel to stop the request in flight (it keeps the last good result). */
   cancel(): void {
     if (this.connected) this.model.send({ type: "cancel" });

@@ -21,6 +21,8 @@ export interface Choice {
 /** A method the widget offers, with which of the other controls it reads. */
 export interface MethodChoice extends Choice {
   uses_baseline: boolean;
+  /** The baselines this method can use (the others are disabled while it is selected). */
+  baselines: string[];
   uses_steps: boolean;
   completeness: boolean;
 }

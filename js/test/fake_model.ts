@@ -67,6 +67,11 @@ export class FakeModel {
     return this as unknown as AnyModel<WidgetTraits>;
   }
 
+  /** Trigger a model event that is not a trait change (e.g. ipywidgets' comm_live_update). */
+  fireEvent(event: string): void {
+    this.fire(event, undefined);
+  }
+
   private fire(event: string, value: unknown): void {
     for (const handler of this.handlers.get(event) ?? []) handler(undefined, value);
   }
@@ -126,11 +131,27 @@ export function traits(extra: Partial<WidgetTraits> = {}): WidgetTraits {
     ],
     options: {
       methods: [
-        { value: "saliency", label: "Saliency", uses_baseline: false, uses_steps: false, completeness: false },
+        {
+          value: "saliency",
+          label: "Saliency",
+          uses_baseline: false,
+          baselines: [],
+          uses_steps: false,
+          completeness: false,
+        },
+        {
+          value: "gradient_shap",
+          label: "GradientSHAP",
+          uses_baseline: true,
+          baselines: ["zeros"],
+          uses_steps: false,
+          completeness: true,
+        },
         {
           value: "integrated_gradients",
           label: "Integrated Gradients",
           uses_baseline: true,
+          baselines: ["zeros", "blur"],
           uses_steps: true,
           completeness: true,
         },

@@ -55,6 +55,37 @@ describe("render", () => {
     expect(el.querySelector<HTMLInputElement>('[data-control="n_steps"]')!.disabled).toBe(true);
   });
 
+  it("never offers GradientSHAP with a blurred baseline", () => {
+    const model = new FakeModel(traits());
+    const { el } = mount(model);
+    el.querySelector<HTMLButtonElement>('[data-control="baseline"] [data-value="blur"]')!.click();
+    const select = el.querySelector<HTMLSelectElement>('[data-control="method"]')!;
+    select.value = "gradient_shap";
+    select.dispatchEvent(new Event("change"));
+    expect(model.saved).toEqual([{ baseline: "blur" }, { method: "gradient_shap", baseline: "zeros" }]);
+    const blur = el.querySelector<HTMLButtonElement>('[data-control="baseline"] [data-value="blur"]')!;
+    expect(blur.disabled).toBe(true);
+  });
+
+  it("shows progress, a cancel button, and the cancelled and disconnected states", () => {
+    const model = new FakeModel(traits());
+    const { el } = mount(model);
+    const root = el.querySelector<HTMLElement>(".aw-root")!;
+    model.kernelSet("activity", { state: "computing", seq: 2, done: 5, total: 20, elapsed_ms: 500, eta_ms: 1500, message: "" });
+    expect(el.querySelector<HTMLElement>(".aw-progress")!.hidden).toBe(false);
+    expect(el.querySelector<HTMLElement>(".aw-progress-fill")!.style.width).toBe("25%");
+    expect(el.querySelector(".aw-busy-text")?.textContent).toBe("computing 25 % · 1.5 s left");
+    el.querySelector<HTMLButtonElement>('[data-control="cancel"]')!.click();
+    expect(model.sent).toEqual([{ type: "cancel" }]);
+    model.kernelSet("activity", { state: "cancelled", seq: 2, done: 5, total: 20, elapsed_ms: 600, eta_ms: null, message: "" });
+    expect(root.dataset.activity).toBe("cancelled");
+    (model as unknown as { comm_live: boolean }).comm_live = false;
+    model.fireEvent("comm_live_update");
+    expect(root.dataset.connected).toBe("false");
+    expect(el.querySelector(".aw-state")?.textContent).toContain("Disconnected");
+    expect(el.querySelector<HTMLSelectElement>('[data-control="method"]')!.disabled).toBe(true);
+  });
+
   it("follows changes made from Python", () => {
     const model = new FakeModel(traits());
     const { el } = mount(model);

@@ -119,3 +119,12 @@ describe("Store: a result is current iff it answers the present controls", () =>
     expect(model.listenerCount()).toBe(before);
   });
 });
+
+describe("Controls never offer a pair that always fails", () => {
+  it("switches a blurred baseline to one GradientSHAP can use, in one message", () => {
+    const model = new FakeModel(traits({ baseline: "blur" }));
+    const store = new Store(model.asModel());
+    store.setControls({ method: "gradient_shap", baseline: "zeros" });
+    expect(model.saved).toEqual([{ method: "gradient_shap", baseline: "zeros" }]);
+  });
+});

@@ -36,8 +36,8 @@ function segmented(name: string, onPick: (value: string) => void, disposer: Disp
         b.setAttribute("aria-checked", String(on));
       }
     },
-    setDisabled(disabled: boolean): void {
-      for (const b of buttons) b.disabled = disabled;
+    setDisabled(disabled: boolean, allowed: string[] | null = null): void {
+      for (const b of buttons) b.disabled = disabled || (allowed !== null && !allowed.includes(b.dataset.value ?? ""));
       el.classList.toggle("aw-disabled", disabled);
     },
   };
@@ -47,7 +47,16 @@ export function createControls(store: Store): ControlsView {
   const disposer = new Disposer();
 
   const method = h("select", { class: "aw-select", "data-control": "method", "aria-label": "attribution method" });
-  disposer.listen(method, "change", () => store.setControl("method", method.value));
+  disposer.listen(method, "change", () => {
+    const next = store.get("options").methods.find((m) => m.value === method.value);
+    const allowed = next?.baselines ?? [];
+    if (next?.uses_baseline && allowed.length > 0 && !allowed.includes(store.get("baseline"))) {
+      // Never offer a pair that always fails: switch to a baseline the method can use, in the same message.
+      store.setControls({ method: method.value, baseline: allowed[0] });
+    } else {
+      store.setControl("method", method.value);
+    }
+  });
 
   const baseline = segmented("baseline", (v) => store.setControl("baseline", v), disposer);
 
@@ -105,7 +114,7 @@ export function createControls(store: Store): ControlsView {
       // Controls a method ignores stay visible (the layout does not jump) but are disabled, with the reason.
       const usesBaseline = current?.uses_baseline ?? false;
       const usesSteps = current?.uses_steps ?? false;
-      baseline.setDisabled(!usesBaseline);
+      baseline.setDisabled(!usesBaseline, current?.baselines ?? null);
       baselineField.title = usesBaseline ? "" : `${current?.label ?? "this method"} does not use a baseline`;
       steps.disabled = !usesSteps;
       stepsField.classList.toggle("aw-disabled", !usesSteps);
