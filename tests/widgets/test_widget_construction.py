@@ -7,7 +7,7 @@ from captum.attr import InputXGradient, IntegratedGradients, Saliency
 from torch import nn
 from widget_test_models import DictOutput, FlatOutput, ObjectOutput, SmoothCNN, TupleOutput
 
-from attr_widgets.attribution import methods
+from attr_widgets.attribution import attribute, methods
 from attr_widgets.widgets import AttributionWidget
 from attr_widgets.widgets._attribution_widget import BUNDLE
 
@@ -95,10 +95,15 @@ def test_method_options_describe_the_controls(cnn, digit):
         "value": "integrated_gradients",
         "label": "Integrated Gradients",
         "uses_baseline": True,
+        "baselines": ["zeros", "blur", "uniform"],
         "uses_steps": True,
         "completeness": True,
     }
     assert entries["saliency"]["uses_baseline"] is False
+    # A pair that always fails is never offered: GradientSHAP samples a baseline distribution.
+    assert entries["gradient_shap"]["baselines"] == ["zeros", "uniform"]
+    with pytest.raises(ValueError, match="distribution"):
+        attribute(cnn, digit[None], method="gradient_shap", baseline="blur")
     assert set(entries) <= set(methods())
     assert [b["value"] for b in w.options["baselines"]] == ["zeros", "blur", "uniform"]
     assert [s["value"] for s in w.options["sign_modes"]] == ["positive", "negative", "absolute", "signed"]
