@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from . import _cache
+from .._torch import model_lock
 from ._batching import saved_bytes_per_row
 from ._layer_path import LayerTap
 from ._model_state import model_device, preserved_model
@@ -109,6 +110,38 @@ def attribute(
             ``cache`` (reuse a result computed with the same settings, default True).
     """
     check_model(model)
+    # Hook-based methods install hooks on the user's modules for the whole call: two calls interleaving on
+    # one model would see each other's hooks, so the whole run holds the library's per-model lock.
+    with model_lock(model):
+        return _attribute(
+            model,
+            inputs,
+            method=method,
+            target=target,
+            baseline=baseline,
+            n_steps=n_steps,
+            integration=integration,
+            layer=layer,
+            internal_batch_size=internal_batch_size,
+            output=output,
+            **method_options,
+        )
+
+
+def _attribute(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    *,
+    method: str,
+    target: Target,
+    baseline: object,
+    n_steps: int | str,
+    integration: str,
+    layer: nn.Module | str | None,
+    internal_batch_size: int | str | None,
+    output: OutputSelector,
+    **method_options: Any,
+) -> Attribution:
     registry = specs()
     if method not in registry:
         raise unknown_name_error("method", method, registry)

@@ -218,7 +218,10 @@ def predict(
     if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
         raise ValueError(f"k must be a positive int or None (all classes), got {k!r}.")
     x = check_inputs(inputs, model_device(model), floating=False)
-    with preserved_model(model), torch.no_grad():
+    from .._torch import model_lock
+
+    # The per-model lock: a concurrent hook-based attribution must not run its hooks on this forward.
+    with model_lock(model), preserved_model(model), torch.no_grad():
         logits = select_output(model(x, **forward_kwargs), output, batch_size=x.shape[0])
     probs = torch.softmax(logits.float(), dim=1)
     classes = probs.shape[1]
