@@ -49,3 +49,62 @@ def test_two_threads_on_one_model_match_single_threaded():
         for v in values:
             torch.testing.assert_close(v, expected[method], rtol=0, atol=0)
     assert sum(hook_counts(model).values()) == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "kwargs"),
+    [("integrated_gradients", {"n_steps": 16}), ("smoothgrad", {"nt_samples": 6}), ("deeplift", {})],
+)
+def test_progress_reaches_total(method, kwargs):
+    model, x = small_cnn(), images(3)
+    calls: list[tuple[int, int]] = []
+    attribute(model, x, method=method, cache=False, progress=lambda d, t: calls.append((d, t)), **kwargs)
+    assert calls and calls[-1][0] == calls[-1][1]
+    dones = [d for d, _ in calls]
+    assert dones == sorted(dones)
+    if method == "integrated_gradients":
+        assert calls[-1][1] >= 3 * 16
+
+
+class Stop(Exception):
+    pass
+
+
+def test_progress_exception_aborts_ig():
+    model, x = small_cnn(), images(2)
+    calls: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) == 2:  # the first forward on the inputs, then the first chunk of the path
+            raise Stop
+
+    with pytest.raises(Stop):
+        attribute(
+            model,
+            x,
+            method="integrated_gradients",
+            n_steps=50,
+            internal_batch_size=10,
+            cache=False,
+            progress=progress,
+        )
+    assert len(calls) == 2
+    assert sum(hook_counts(model).values()) == 0
+    # Progress is not a setting: the same call without it is not a different result.
+    a = attribute(model, x, method="saliency", progress=lambda d, t: None)
+    assert "progress" not in a.to_dict().get("settings", {})
+    assert attribute(model, x, method="saliency") is a
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deeplift"])
+def test_progress_exception_inside_captum_leaves_no_hooks(method):
+    model, x = small_cnn(), images(2)
+
+    def progress(done: int, total: int) -> None:
+        if done > 2:  # after the first forward: inside Captum
+            raise Stop
+
+    with pytest.raises(Stop):
+        attribute(model, x, method=method, cache=False, progress=progress)
+    assert sum(hook_counts(model).values()) == 0
