@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .._torch import model_lock
 from . import _cache, _methods  # noqa: F401  (_methods registers the method families)
 from ._batching import saved_bytes_per_row
 from ._layer_path import LayerTap
@@ -63,13 +64,26 @@ def _settings(
         "output": output,
         "layer": layer,
         **options,
-        **{k: v for k, v in common.items() if k not in ("cache", "memory_budget")},
+        **{k: v for k, v in common.items() if k not in ("cache", "memory_budget", "progress")},
     }
     if spec.uses_baseline or spec.has_delta or spec.needs_layer:
         settings["baseline"] = baseline
     if spec.path or spec.needs_layer:
         settings["n_steps"], settings["integration"] = n_steps, integration
     return settings
+
+
+def _expected_rows(spec: MethodSpec, batch: int, n_steps: object, options: dict[str, Any]) -> int:
+    """Best estimate of the model rows an attribution runs, for ``progress`` (refined as calls happen)."""
+    rows = batch  # the first forward on the inputs
+    if spec.path or spec.needs_layer:
+        rows += batch * (n_steps if isinstance(n_steps, int) else 2 * min_steps("gausslegendre") * 16)
+    else:
+        samples = options.get("nt_samples", options.get("n_samples", 1))
+        rows += batch * (int(samples) if isinstance(samples, int) else 1)
+    if spec.has_delta:
+        rows += batch  # f(baseline)
+    return rows
 
 
 def attribute(
@@ -106,9 +120,44 @@ def attribute(
         **method_options: the method's options (``methods()[i].options``) and the common ones:
             ``forward_kwargs`` (extra model arguments, e.g. an attention mask), ``data`` (for the mean
             baseline), ``blur_sigma``, ``seed`` (noise and random baselines), ``memory_budget`` (bytes),
-            ``cache`` (reuse a result computed with the same settings, default True).
+            ``cache`` (reuse a result computed with the same settings, default True), ``progress``
+            (``callable(done, total)`` after each model call, in rows of the expanded batch, e.g.
+            ``B * n_steps`` for IG; ``total`` is an estimate that may grow, and the last call has
+            ``done == total``; an exception raised by it aborts the attribution and propagates unchanged).
     """
     check_model(model)
+    # Hook-based methods install hooks on the user's modules for the whole call: two calls interleaving on
+    # one model would see each other's hooks, so the whole run holds the library's per-model lock.
+    with model_lock(model):
+        return _attribute(
+            model,
+            inputs,
+            method=method,
+            target=target,
+            baseline=baseline,
+            n_steps=n_steps,
+            integration=integration,
+            layer=layer,
+            internal_batch_size=internal_batch_size,
+            output=output,
+            **method_options,
+        )
+
+
+def _attribute(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    *,
+    method: str,
+    target: Target,
+    baseline: object,
+    n_steps: int | str,
+    integration: str,
+    layer: nn.Module | str | None,
+    internal_batch_size: int | str | None,
+    output: OutputSelector,
+    **method_options: Any,
+) -> Attribution:
     registry = specs()
     if method not in registry:
         raise unknown_name_error("method", method, registry)
@@ -140,7 +189,8 @@ def attribute(
         return cached
 
     with preserved_model(model):
-        scorer = Scorer(model, output, torch.empty(0), names, batched, static)
+        scorer = Scorer(model, output, torch.empty(0), names, batched, static, progress=common["progress"])
+        scorer.total_rows = _expected_rows(spec, x.shape[0], n_steps, options)
         probe = x.detach().requires_grad_(True) if x.is_floating_point() else x
         # Layer paths need the layer's activations on x: capture them in this forward instead of another.
         tap = LayerTap(layer_module) if layer_module is not None and spec.path else None
@@ -169,6 +219,7 @@ def attribute(
             layer_activations=None if tap is None else tap.captured,
         )
         result = spec.run(request)
+        scorer.finish()
 
     values = result.values.detach()
     check_finite_result(values, method)
@@ -192,7 +243,7 @@ def attribute(
             "internal_batch_size": internal_batch_size,
             "requested_n_steps": n_steps if spec.path or spec.needs_layer else None,
             **options,
-            **{k: v for k, v in common.items() if k != "data" or v is None},
+            **{k: v for k, v in common.items() if (k != "data" or v is None) and k != "progress"},
         },
         info=result.info,
     )

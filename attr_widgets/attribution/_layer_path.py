@@ -85,7 +85,7 @@ class LayerTap:
     ) -> torch.Tensor:
         """One forward pass; returns the selected ``[rows, classes]`` output."""
         self.calls = 0
-        raw = scorer.model(x, **scorer.kwargs(kwarg_rows))
+        raw = scorer.run_model(x, scorer.kwargs(kwarg_rows))
         if self.calls == 0:
             raise ValueError(
                 "layer: the layer was not called during the forward pass; is it part of forward()?"

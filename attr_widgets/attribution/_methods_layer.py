@@ -201,7 +201,7 @@ def attention(request: Request) -> MethodOutput:
     """Read the attention weights the model returns with ``output_attentions=True``."""
     scorer = request.scorer
     with torch.no_grad():
-        raw = scorer.model(request.inputs, output_attentions=True, **scorer.kwargs(None))
+        raw = scorer.run_model(request.inputs, {"output_attentions": True, **scorer.kwargs(None)})
     stack = torch.stack(_select_attentions(raw, request.options["attentions"]), dim=1)  # [B, L, H, T, T]
     layer = stack[:, int(request.options["attention_layer"])]
     heads = request.options["heads"]

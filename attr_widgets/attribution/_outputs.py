@@ -161,8 +161,11 @@ class SelectedOutput(nn.Module):
         score_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
         kwarg_names: tuple[str, ...] = (),
         static_kwargs: Mapping[str, Any] | None = None,
+        on_rows: Callable[[int], object] | None = None,
     ) -> None:
         super().__init__()
+        # Called with the row count after each model call: progress reporting for calls made inside Captum.
+        self._on_rows = on_rows
         self.model = model
         self._output = output
         self._score_fn = score_fn
@@ -173,7 +176,10 @@ class SelectedOutput(nn.Module):
         """Run the model and select its scores."""
         kwargs = dict(self._static_kwargs)
         kwargs.update(zip(self._kwarg_names, batched, strict=False))
-        logits = select_output(self.model(inputs, **kwargs), self._output, batch_size=inputs.shape[0])
+        raw = self.model(inputs, **kwargs)
+        if self._on_rows is not None:
+            self._on_rows(int(inputs.shape[0]))
+        logits = select_output(raw, self._output, batch_size=inputs.shape[0])
         if self._score_fn is None:
             return logits
         return _check_callable_scores(self._score_fn(logits), logits.shape[0])
@@ -218,7 +224,10 @@ def predict(
     if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
         raise ValueError(f"k must be a positive int or None (all classes), got {k!r}.")
     x = check_inputs(inputs, model_device(model), floating=False)
-    with preserved_model(model), torch.no_grad():
+    from .._torch import model_lock
+
+    # The per-model lock: a concurrent hook-based attribution must not run its hooks on this forward.
+    with model_lock(model), preserved_model(model), torch.no_grad():
         logits = select_output(model(x, **forward_kwargs), output, batch_size=x.shape[0])
     probs = torch.softmax(logits.float(), dim=1)
     classes = probs.shape[1]

@@ -30,6 +30,7 @@ COMMON_OPTIONS: Mapping[str, Any] = MappingProxyType(
         "seed": 0,
         "memory_budget": None,
         "cache": True,
+        "progress": None,
     }
 )
 

@@ -26,6 +26,30 @@ class Scorer:
     kwarg_names: tuple[str, ...] = ()
     batched_kwargs: tuple[torch.Tensor, ...] = ()
     static_kwargs: dict[str, Any] = field(default_factory=dict)
+    # ``progress(done, total)`` after each model call, in rows of the expanded batch; whatever it raises
+    # (a widget's ``Cancelled``) propagates out of the model call and aborts the attribution.
+    progress: Callable[[int, int], object] | None = None
+    total_rows: int = 0
+    done_rows: int = 0
+
+    def count(self, rows: int) -> None:
+        """Record a model call on ``rows`` rows and report it (the total grows if the estimate was low)."""
+        self.done_rows += rows
+        self.total_rows = max(self.total_rows, self.done_rows)
+        if self.progress is not None:
+            self.progress(self.done_rows, self.total_rows)
+
+    def finish(self) -> None:
+        """Report completion once more if the estimate of the total was too high."""
+        if self.progress is not None and self.done_rows != self.total_rows:
+            self.total_rows = self.done_rows
+            self.progress(self.done_rows, self.total_rows)
+
+    def run_model(self, x: torch.Tensor, kwargs: dict[str, Any]) -> Any:
+        """The user's model on ``x``; every model call of the engine goes through here (counted)."""
+        out = self.model(x, **kwargs)
+        self.count(int(x.shape[0]) if x.dim() else 1)
+        return out
 
     def kwargs(self, rows: torch.Tensor | None) -> dict[str, Any]:
         """Forward keyword arguments for the given rows."""
@@ -36,7 +60,7 @@ class Scorer:
 
     def raw(self, x: torch.Tensor, rows: torch.Tensor | None = None) -> Any:
         """The model's raw output on ``x``."""
-        return self.model(x, **self.kwargs(rows))
+        return self.run_model(x, self.kwargs(rows))
 
     def logits(self, x: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
         """The selected ``[N, classes]`` output on ``x``."""
@@ -59,6 +83,7 @@ class Scorer:
             self.target if self.callable_target else None,  # type: ignore[arg-type]
             self.kwarg_names,
             self.static_kwargs,
+            on_rows=self.count,
         )
 
     def captum_target(self) -> torch.Tensor | None:

@@ -17,7 +17,6 @@ import traitlets
 from torch import nn
 
 from attr_widgets.attribution import Attribution, attribute, predict
-from attr_widgets.attribution._registry import COMMON_OPTIONS
 
 from ._base import ComputeWidget, Progress, Request
 from ._completeness import completeness
@@ -244,7 +243,7 @@ class AttributionWidget(ComputeWidget):
             baseline=request["baseline"],
             n_steps=request["n_steps"],
             output=self._output,
-            **({"progress": progress} if "progress" in COMMON_OPTIONS else {}),  # TEMP until engine merge
+            progress=progress,
         )
         elapsed_ms = (time.perf_counter() - start) * 1000
         return {
