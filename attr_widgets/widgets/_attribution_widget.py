@@ -107,6 +107,8 @@ class AttributionWidget(ComputeWidget):
         sign_mode: "positive", "negative", "absolute" or "signed".
         outlier_percent: the colour scale ends at this top percentile of magnitudes (Captum's default is 2).
         canvas_size: display size of the longer image side, in CSS pixels.
+        internal_batch_size: rows per model call ("auto" fits a memory budget); smaller chunks make progress
+            finer and cancel quicker.
     """
 
     _esm = BUNDLE
@@ -149,6 +151,7 @@ class AttributionWidget(ComputeWidget):
         sign_mode: str = "signed",
         outlier_percent: float = 2.0,
         canvas_size: int = 320,
+        internal_batch_size: int | str | None = "auto",
     ) -> None:
         _require_bundle()
         if tokenizer is not None:
@@ -159,6 +162,7 @@ class AttributionWidget(ComputeWidget):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
         self._model = model
         self._output = output
+        self._internal_batch_size = internal_batch_size
         method_options = method_choices(methods)
         self._choices = {"method": [m["value"] for m in method_options]}
         self._init_compute()
@@ -243,6 +247,7 @@ class AttributionWidget(ComputeWidget):
             baseline=request["baseline"],
             n_steps=request["n_steps"],
             output=self._output,
+            internal_batch_size=self._internal_batch_size,
             progress=progress,
         )
         elapsed_ms = (time.perf_counter() - start) * 1000

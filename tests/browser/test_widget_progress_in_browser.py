@@ -25,9 +25,9 @@ class Slow(torch.nn.Module):
 import time
 slow = Slow(model)
 w_{tag} = AttributionWidget(
-    slow, x_test[4], labels=LABELS, method="saliency", methods=["saliency", "occlusion"]
+    slow, x_test[4], labels=LABELS, method="saliency", n_steps=240, internal_batch_size=8
 )
-slow.delay = 0.3
+slow.delay = 0.15
 w_{tag}
 """
 
@@ -35,7 +35,7 @@ w_{tag}
 def test_progress_bar_and_cancel_button(nb):
     tag = "progress"
     root = show_widget(nb, tag, SLOW.format(tag=tag))
-    root.locator('[data-control="method"]').select_option("occlusion")
+    root.locator('[data-control="method"]').select_option("integrated_gradients")
     bar = root.locator(".aw-progress")
     bar.wait_for(state="visible", timeout=20_000)
     nb.page.wait_for_function(
@@ -65,7 +65,7 @@ def test_progress_bar_and_cancel_button(nb):
         arg=root_selector(tag),
         timeout=30_000,
     )
-    assert root.locator(".aw-title").inner_text() == "Occlusion"
+    assert root.locator(".aw-title").inner_text() == "Integrated Gradients"
 
 
 def test_kernel_restart_shows_disconnected(nb):

@@ -43,8 +43,8 @@ def test_progress_reaches_every_row_and_ends_idle(cnn, digit):
 
 def test_cancel_stops_a_browser_recompute_within_a_second(cnn, digit):
     model = Slow(cnn, delay=0.0)
-    w = AttributionWidget(model, digit, method="saliency", n_steps=400)
-    model.delay = 0.2  # each model call (one quadrature chunk at most) takes 0.2 s from now on
+    w = AttributionWidget(model, digit, method="saliency", n_steps=400, internal_batch_size=8)
+    model.delay = 0.2  # each model call (one chunk of 8 rows) takes 0.2 s from now on
     w.set_state({"method": "integrated_gradients"})
     time.sleep(0.3)
     assert w.busy

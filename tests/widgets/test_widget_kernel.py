@@ -27,8 +27,8 @@ class Slow(nn.Module):
         return self.net(x)
 
 model = Slow().eval()
-w = AttributionWidget(model, torch.rand(1, 8, 8), method="saliency", methods=["saliency", "occlusion"])
-model.delay = 0.25  # from now on each model call takes 0.25 s; occlusion makes one call per window
+w = AttributionWidget(model, torch.rand(1, 8, 8), method="saliency", n_steps=240, internal_batch_size=8)
+model.delay = 0.1  # from now on each model call takes 0.1 s: IG-240 in chunks of 8 rows takes 3 s
 print(w.comm.comm_id)
 """
 
@@ -78,10 +78,10 @@ def browser_change(kc, comm_id, state):
 def test_a_cell_waits_for_the_recompute_the_browser_started(kernel):
     _, kc = kernel
     comm_id = run(kc, SETUP).strip().splitlines()[-1]
-    browser_change(kc, comm_id, {"method": "occlusion"})
+    browser_change(kc, comm_id, {"method": "integrated_gradients"})
     time.sleep(0.3)
     out = run(kc, "print('busy', w.busy, w.result['method'], w.activity['state'], model.delay)")
-    assert "busy False occlusion idle" in out, out  # the cell ran only after the recompute was published
+    assert "busy False integrated_gradients idle" in out, out  # the cell ran only after the recompute was published
     assert "waiting for a widget's recompute" in out
 
 
@@ -89,7 +89,7 @@ def test_a_cell_waits_for_the_recompute_the_browser_started(kernel):
 def test_an_interrupt_while_the_cell_waits_cancels_the_recompute(kernel):
     km, kc = kernel
     comm_id = run(kc, SETUP).strip().splitlines()[-1]
-    browser_change(kc, comm_id, {"method": "occlusion"})
+    browser_change(kc, comm_id, {"method": "integrated_gradients"})
     time.sleep(0.3)
     msg_id = kc.execute("print('state', w.activity['state'], w.result['method'])")
     time.sleep(1.0)  # the cell is now waiting in pre_run_cell
@@ -113,7 +113,7 @@ def test_an_interrupt_while_the_cell_waits_cancels_the_recompute(kernel):
 def test_an_interrupt_while_the_kernel_is_idle_cancels_the_recompute(kernel):
     km, kc = kernel
     comm_id = run(kc, SETUP).strip().splitlines()[-1]
-    browser_change(kc, comm_id, {"method": "occlusion"})
+    browser_change(kc, comm_id, {"method": "integrated_gradients"})
     time.sleep(0.6)
     start = time.monotonic()
     km.interrupt_kernel()
