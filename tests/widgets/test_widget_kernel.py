@@ -81,7 +81,8 @@ def test_a_cell_waits_for_the_recompute_the_browser_started(kernel):
     browser_change(kc, comm_id, {"method": "integrated_gradients"})
     time.sleep(0.3)
     out = run(kc, "print('busy', w.busy, w.result['method'], w.activity['state'], model.delay)")
-    assert "busy False integrated_gradients idle" in out, out  # the cell ran only after the recompute was published
+    # The cell ran only after the recompute was published.
+    assert "busy False integrated_gradients idle" in out, out
     assert "waiting for a widget's recompute" in out
 
 
