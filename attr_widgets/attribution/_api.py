@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -31,6 +32,7 @@ from ._validation import (
     check_internal_batch_size,
     check_model,
     check_n_steps,
+    diagnose_inputs,
     resolve_layer,
     unknown_name_error,
 )
@@ -73,6 +75,14 @@ def _settings(
     return settings
 
 
+def _match_parameter_dtype(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Float inputs are cast to the dtype of the model's floating parameters (float16/64 vs float32)."""
+    if not x.is_floating_point():
+        return x
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
+    return x if dtype is None or dtype == x.dtype else x.to(dtype)
+
+
 def _expected_rows(spec: MethodSpec, batch: int, n_steps: object, options: dict[str, Any]) -> int:
     """Best estimate of the model rows an attribution runs, for ``progress`` (refined as calls happen)."""
     rows = batch  # the first forward on the inputs
@@ -104,12 +114,15 @@ def attribute(
 
     Args:
         model: the network; never mutated (hooks, modes, requires_grad, buffers restored, also on error).
-        inputs: a batch ``[B, ...]`` (float; token ids for layer methods), moved to the model's device.
+        inputs: a batch ``[B, ...]`` (float; token ids for layer methods), moved to the model's device;
+            float inputs are cast to the dtype of the model's parameters (e.g. float64 inputs for a float32
+            model), silently, since the attribution is only defined for the model's own arithmetic.
         method: one of ``methods()``; an unknown name raises a ValueError suggesting the nearest.
-        target: None (top class per example), an int, a LongTensor ``[B]``, or ``callable(output) -> [B]``.
+        target: None (top class per example), an int (numpy integers too), a LongTensor ``[B]``, or
+            ``callable(output) -> [B]``.
         baseline: "zeros", "blur", "uniform", "mean" (with ``data=``), a tensor broadcastable to the inputs;
             "pad" / "mask" token embeddings for layer methods on token ids.
-        n_steps: quadrature nodes for path methods, or "auto" to refine until
+        n_steps: quadrature nodes for path methods (1..4096), or "auto" to refine until
             ``|delta| ≤ tol·|f(x) − f(b)|`` (options ``tol=1e-3``, ``max_steps=1024``).
         integration: "gausslegendre", "riemann_left", "riemann_right", "riemann_middle" or
             "riemann_trapezoid".
@@ -126,6 +139,15 @@ def attribute(
             ``done == total``; an exception raised by it aborts the attribution and propagates unchanged).
     """
     check_model(model)
+    if isinstance(target, np.integer):
+        target = int(target)  # numpy integers (e.g. from argmax) are ints here, also in the cache key
+    if (
+        isinstance(baseline, torch.Tensor)
+        and baseline.is_floating_point()
+        and not torch.isfinite(baseline).all()
+    ):
+        bad = int((~torch.isfinite(baseline)).sum())
+        raise ValueError(f"baseline contains {bad} NaN or Inf value(s); pass a finite baseline tensor.")
     # Hook-based methods install hooks on the user's modules for the whole call: two calls interleaving on
     # one model would see each other's hooks, so the whole run holds the library's per-model lock.
     with model_lock(model):
@@ -178,6 +200,7 @@ def _attribute(
 
     device = model_device(model)
     x = check_inputs(inputs, device, floating=not spec.integer_inputs)
+    x = _match_parameter_dtype(model, x)
     names, batched, static = split_forward_kwargs(common["forward_kwargs"], x.shape[0])
     batched = tuple(t.to(device) for t in batched)
 
@@ -194,8 +217,15 @@ def _attribute(
         probe = x.detach().requires_grad_(True) if x.is_floating_point() else x
         # Layer paths need the layer's activations on x: capture them in this forward instead of another.
         tap = LayerTap(layer_module) if layer_module is not None and spec.path else None
-        with torch.enable_grad(), tap.attached() if tap is not None else nullcontext():
-            logits, bytes_per_row = saved_bytes_per_row(model, lambda: scorer.logits(probe), x.shape[0])
+        try:
+            with torch.enable_grad(), tap.attached() if tap is not None else nullcontext():
+                logits, bytes_per_row = saved_bytes_per_row(model, lambda: scorer.logits(probe), x.shape[0])
+        except Exception as error:
+            # Only when the model fails: explain the common shape mistakes (no batch dim, channels last).
+            diagnosis = diagnose_inputs(model, x)
+            if diagnosis is None:
+                raise
+            raise ValueError(diagnosis) from error
         logits = logits.detach()
         if not torch.isfinite(logits).all():
             raise ValueError("model: the selected output contains NaN/Inf at these inputs.")

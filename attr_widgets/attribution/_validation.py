@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -46,15 +47,49 @@ def check_inputs(inputs: object, device: torch.device, *, floating: bool = True)
     return inputs.detach().to(device)
 
 
+MAX_STEPS = 4096
+
+
 def check_n_steps(n_steps: object, *, minimum: int = 1) -> int | str:
-    """Require a positive int (at least ``minimum``) or "auto"."""
-    if n_steps == "auto":
+    """Require an int in ``minimum..MAX_STEPS`` (numpy integers too) or "auto"."""
+    if isinstance(n_steps, str) and n_steps == "auto":
         return "auto"
-    if isinstance(n_steps, bool) or not isinstance(n_steps, int):
+    if isinstance(n_steps, (bool, np.bool_)) or not isinstance(n_steps, (int, np.integer)):
         raise TypeError(f"n_steps must be an int or 'auto', got {n_steps!r}.")
+    n_steps = int(n_steps)
     if n_steps < minimum:
         raise ValueError(f"n_steps must be at least {minimum} for this integration rule, got {n_steps}.")
+    if n_steps > MAX_STEPS:
+        # The bound keeps the quadrature meaningful; n_steps * batch rows are chunked to fit memory anyway.
+        raise ValueError(
+            f"n_steps must be in {minimum}..{MAX_STEPS}, got {n_steps}; "
+            "the n_steps * batch rows are chunked to fit memory, so a large batch needs no smaller n_steps."
+        )
     return n_steps
+
+
+def diagnose_inputs(model: nn.Module, inputs: torch.Tensor) -> str | None:
+    """Why a conv model's forward fails on ``inputs`` (shape vs its first Conv2d), or None if not that."""
+    conv = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+    if conv is None:
+        return None
+    channels, shape = conv.in_channels, tuple(inputs.shape)
+    if inputs.dim() == 3:
+        return (
+            f"inputs: got shape {shape}, an unbatched image [C, H, W]; the model's first Conv2d expects "
+            f"[B, {channels}, H, W]: add a batch dim: inputs[None]."
+        )
+    if inputs.dim() == 4 and shape[1] != channels:
+        if shape[-1] == channels:
+            return (
+                f"inputs: got shape {shape}, channels-last [B, H, W, C]; the model's first Conv2d expects "
+                f"[B, {channels}, H, W]: pass inputs.permute(0, 3, 1, 2)."
+            )
+        return (
+            f"inputs: got {shape[1]} channel(s) in shape {shape}, but the model's first Conv2d expects "
+            f"in_channels={channels}: pass inputs shaped [B, {channels}, H, W]."
+        )
+    return None
 
 
 def check_internal_batch_size(value: object) -> int | str | None:

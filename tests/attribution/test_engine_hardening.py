@@ -108,3 +108,47 @@ def test_progress_exception_inside_captum_leaves_no_hooks(method):
     with pytest.raises(Stop):
         attribute(model, x, method=method, cache=False, progress=progress)
     assert sum(hook_counts(model).values()) == 0
+
+
+def test_unbatched_image_says_add_a_batch_dim():
+    model, x = small_cnn(), images(1)
+    with pytest.raises(ValueError, match=r"inputs.*inputs\[None\]"):
+        attribute(model, x[0], method="saliency", cache=False)
+
+
+def test_channels_last_and_wrong_channels_are_named():
+    model, x = small_cnn(), images(2)
+    with pytest.raises(ValueError, match=r"inputs.*channels-last.*permute"):
+        attribute(model, x.permute(0, 2, 3, 1).contiguous(), method="saliency", cache=False)
+    with pytest.raises(ValueError, match=r"inputs.*in_channels=3"):
+        attribute(model, x[:, :2], method="saliency", cache=False)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float64])
+def test_float_inputs_are_cast_to_the_parameters_dtype(dtype):
+    model, x = small_cnn(), images(2)
+    expected = attribute(model, x, method="saliency", cache=False).values
+    got = attribute(model, x.to(dtype), method="saliency", cache=False).values
+    assert got.dtype == torch.float32
+    torch.testing.assert_close(got, expected, atol=1e-2 if dtype == torch.float16 else 1e-6, rtol=1e-2)
+
+
+def test_n_steps_bound_numpy_ints_and_nan_baseline():
+    model, x = small_cnn(), images(2)
+    with pytest.raises(ValueError, match=r"n_steps.*4096"):
+        attribute(model, x, method="integrated_gradients", n_steps=5000, cache=False)
+    a = attribute(
+        model, x, method="integrated_gradients", n_steps=np.int64(8), target=np.int64(1), cache=False
+    )
+    b = attribute(model, x, method="integrated_gradients", n_steps=8, target=1, cache=False)
+    torch.testing.assert_close(a.values, b.values)
+    baseline = torch.zeros_like(x)
+    baseline[0, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="baseline"):
+        attribute(model, x, method="integrated_gradients", baseline=baseline, n_steps=4, cache=False)
+
+
+def test_typo_option_suggests_the_nearest_name():
+    model, x = small_cnn(), images(2)
+    with pytest.raises(TypeError, match="nt_samples"):
+        attribute(model, x, method="smoothgrad", nt_sample=4, cache=False)
