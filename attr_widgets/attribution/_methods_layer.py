@@ -191,8 +191,9 @@ def _select_attentions(raw: Any, selector: Any) -> tuple[torch.Tensor, ...]:
 @register(
     "attention",
     family="attention",
-    description="Attention weights (not an attribution of the target: seed 004's erasure test compares them "
-    "with gradients): the attention a query token pays to each token, in one layer, heads averaged.",
+    description="Attention weights (not an attribution of the target: the erasure test of Serrano & Smith "
+    "(2019) compares them with gradients): the attention a query token pays to each token, in one layer, "
+    "heads averaged.",
     options={"attention_layer": -1, "heads": "mean", "query": 0, "attentions": "attentions"},
     axioms=NOT_IN_TABLES,
     integer_inputs=True,

@@ -42,12 +42,16 @@ def _axioms(table: str, **verdicts: bool | None) -> Mapping[str, bool | None]:
     return MappingProxyType({"source": table, **{axiom: verdicts.get(axiom) for axiom in AXIOMS}})  # type: ignore
 
 
-# Columns of seed 001's table (Hesse et al., Fast Axiomatic Attribution) and seed 003's summary table.
+# Columns of the axiom table in Hesse, Schaub-Meyer & Roth, Fast Axiomatic Attribution for Neural Networks
+# (2021), and of the properties table of the feature-attribution notes (after Sundararajan et al. 2017 and
+# Shrikumar et al. 2017).
 # True/False are the tables' ✓/✗ (Yes/No); None is a blank cell or a method neither table covers.
 ALL_HOLD = dict.fromkeys(AXIOMS[:6], True)
-IG_AXIOMS = _axioms("seed 001 + seed 003 (Integrated Gradients)", **ALL_HOLD, continuity=True)
+IG_AXIOMS = _axioms(
+    "Hesse et al. 2021 + properties table (Integrated Gradients)", **ALL_HOLD, continuity=True
+)
 GRADIENT_AXIOMS = _axioms(
-    "seed 003 (Gradient)",
+    "properties table (Gradient)",
     sensitivity_a=False,
     sensitivity_b=True,
     implementation_invariance=True,
@@ -57,7 +61,7 @@ GRADIENT_AXIOMS = _axioms(
     continuity=False,
 )
 INPUT_X_GRADIENT_AXIOMS = _axioms(
-    "seed 001 ((Input x) Gradient)",
+    "Hesse et al. 2021 ((Input x) Gradient)",
     sensitivity_a=False,
     sensitivity_b=True,
     implementation_invariance=True,
@@ -65,10 +69,10 @@ INPUT_X_GRADIENT_AXIOMS = _axioms(
     linearity=True,
     symmetry_preserving=True,
 )
-EXPECTED_GRADIENTS_AXIOMS = _axioms("seed 001 (Expected Gradients, in expectation)", **ALL_HOLD)
-X_GRADIENT_AXIOMS = _axioms("seed 001 (X-Gradient, on X-DNNs with the zero baseline)", **ALL_HOLD)
+EXPECTED_GRADIENTS_AXIOMS = _axioms("Hesse et al. 2021 (Expected Gradients, in expectation)", **ALL_HOLD)
+X_GRADIENT_AXIOMS = _axioms("Hesse et al. 2021 (X-Gradient, on X-DNNs with the zero baseline)", **ALL_HOLD)
 GUIDED_BACKPROP_AXIOMS = _axioms(
-    "seed 003 (Guided backprop)",
+    "properties table (Guided backprop)",
     sensitivity_a=False,
     sensitivity_b=True,
     completeness=False,
@@ -77,7 +81,7 @@ GUIDED_BACKPROP_AXIOMS = _axioms(
     continuity=False,
 )
 DEEPLIFT_AXIOMS = _axioms(
-    "seed 003 (DeepLIFT)",
+    "properties table (DeepLIFT)",
     sensitivity_a=True,
     implementation_invariance=False,
     completeness=True,

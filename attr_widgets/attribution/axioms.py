@@ -1,4 +1,4 @@
-"""Check the attribution axioms of seeds 001-003 for a method on the user's model, with constructed probes.
+"""Check the axioms of Sundararajan et al. (2017) and Hesse et al. (2021) for a method on the user's model.
 
 Each axiom is tested on a probe built from the user's model ``F`` (wrapped, never modified):
 

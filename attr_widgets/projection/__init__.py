@@ -2,7 +2,7 @@
 
 ``important_directions(acts, grads, k)`` finds the rank-k projection ``P`` of the activations that best
 preserves a function ``f`` (to first order), returned in factored form as a :class:`Projection`. Streaming,
-distributed, live-model collection and the seed's extensions (§4.2 cross-covariance, §4.3 Hessian, §4.4
+distributed, live-model collection and Hilton's extensions (§4.2 cross-covariance, §4.3 Hessian, §4.4
 vector-valued) build on the same core.
 """
 

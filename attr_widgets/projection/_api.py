@@ -64,10 +64,10 @@ def important_directions(
         k: the number of directions wanted; ``r = min(k, numerical rank)`` are returned.
         method: ``"exact"`` (float64 internally, the cheaper of an ``O(np²)`` route holding a float64 copy
             of the samples and an ``O(pn² + n³)`` route holding float64 n×n moments), ``"randomized"``
-            (seed §4.1, subspace iteration on ``GᵀA`` in factored form, ``O(npk)``, in the inputs' dtype,
-            never forms an n×n or p×p matrix; extra memory ``O((n + p)(k + oversample))`` plus one 2²⁰-number
-            block) or ``"auto"`` (see :func:`choose_method`).
-        rtol: singular values below ``rtol`` times the largest count as zero (the seed's guard for ``S^-½``);
+            (Hilton 2024, §4.1: subspace iteration on ``GᵀA`` in factored form, ``O(npk)``, in the inputs'
+            dtype, never forms an n×n or p×p matrix; extra memory ``O((n + p)(k + oversample))`` plus one
+            2²⁰-number block) or ``"auto"`` (see :func:`choose_method`).
+        rtol: singular values below ``rtol`` times the largest count as zero (Hilton's guard for ``S^-½``);
             default ``max(n·eps(dtype), sqrt(n·eps(float64)))``, the rounding floor of the input and of the
             float64 covariance route.
         oversample: extra sketch columns for ``"randomized"`` (Halko et al.'s ``p``).

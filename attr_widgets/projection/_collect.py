@@ -234,7 +234,7 @@ def collect(
         data: an iterable of batches (a DataLoader, a list): a tensor → ``model(batch)``; a tuple/list →
             ``model(batch[0])``; a dict → ``model(**batch)``; or anything with ``forward=``.
         f: ``f(output, batch)`` → ``[B]`` per-example scalars (a logit, a per-example loss, ...) or ``[B, m]``
-            for a vector-valued f (Jacobians, seed §4.4). Examples must not interact (eval mode sees to
+            for a vector-valued f (Jacobians, Hilton 2024 §4.4). Examples must not interact (eval mode sees to
             batch norm), since the gradient of ``Σ_b f_b`` is taken per activation.
         forward: ``forward(model, batch)`` → output, for batches the defaults above do not fit.
         feature_dim: the dim of the module output holding the n features (``1`` for ``[B, C, H, W]`` conv

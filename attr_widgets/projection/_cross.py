@@ -16,7 +16,7 @@ __all__ = ["CrossCovarianceApproximation", "cross_covariance_directions", "cross
 
 @dataclass(frozen=True, eq=False)
 class CrossCovarianceApproximation:
-    """``Σ_XY⁽ᵏ⁾ = Σ_XY G_Y U_Y (S_k²)⁺ U_Xᵀ G_Xᵀ Σ_XY = left · rightᵀ`` (seed §4.2).
+    """``Σ_XY⁽ᵏ⁾ = Σ_XY G_Y U_Y (S_k²)⁺ U_Xᵀ G_Xᵀ Σ_XY = left · rightᵀ`` (Hilton 2024, §4.2).
 
     ``G_Xᵀ Σ_XY⁽ᵏ⁾ G_Y`` is the best rank-k approximation of ``G_Xᵀ Σ_XY G_Y = U_X S² U_Yᵀ``. Unlike the
     original method, this depends on the factorisation ``Π_XY = G_X G_Yᵀ``; as the seed suggests we take the
@@ -25,7 +25,7 @@ class CrossCovarianceApproximation:
     Attributes:
         left: ``Σ_XY G_Y U_Y,k S_k⁻¹`` ``[..., n_x, r]``.
         right: ``Σ_XYᵀ G_X U_X,k S_k⁻¹`` ``[..., n_y, r]``.
-        singular_values: the seed's ``S²`` (singular values of ``G_Xᵀ Σ_XY G_Y``), ``[..., r]``, descending.
+        singular_values: Hilton's ``S²`` (singular values of ``G_Xᵀ Σ_XY G_Y``), ``[..., r]``, descending.
         grad_factor_x: ``G_X`` ``[..., n_x, t]``.
         grad_factor_y: ``G_Y`` ``[..., n_y, t]``.
     """

@@ -2,10 +2,10 @@
 
 Notation: ``A`` and ``G`` factor ``Σ = AAᵀ`` and ``Π = GGᵀ``; ``σ`` are the singular values of ``M = GᵀA``.
 Both routes form the symmetric ``K = MᵀM = AᵀΠA`` (or ``MMᵀ``) in float64 and read ``σ² `` off its
-eigenvalues, then return ``P_A = A V σ^-½`` and ``P_G = G U σ^-½ = Π P_A / σ`` (the seed's relation
+eigenvalues, then return ``P_A = A V σ^-½`` and ``P_G = G U σ^-½ = Π P_A / σ`` (Hilton's relation
 ``P_G ∝ Π P_A``), so ``G`` itself is never needed.
 
-* data route (``A = Xcᵀ/√p`` and ``G = Dᵀ√w``, the seed's "take A and G to be the centred activations and
+* data route (``A = Xcᵀ/√p`` and ``G = Dᵀ√w``, Hilton's "take A and G to be the centred activations and
   gradients directly"): ``K`` is ``min(p, q) × min(p, q)``; cost ``O(npq)``. Used when samples are fewer than
   features.
 * covariance route: ``Σ`` and ``Π`` are ``n × n`` float64 moments, ``A`` a Cholesky factor of ``Σ``; cost

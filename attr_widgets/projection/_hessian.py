@@ -35,7 +35,7 @@ DENSE_MAX_N = 256
 
 
 def absolute_psd(matrix: Tensor) -> Tensor:
-    """``Q|Λ|Qᵀ`` for a symmetric ``QΛQᵀ`` (the seed's fix for an indefinite expected Hessian)."""
+    """``Q|Λ|Qᵀ`` for a symmetric ``QΛQᵀ`` (Hilton's fix for an indefinite expected Hessian)."""
     sym = (matrix + matrix.mT) * 0.5
     vals, vecs = torch.linalg.eigh(sym)
     return (vecs * vals.abs().unsqueeze(-2)) @ vecs.mT
@@ -106,7 +106,7 @@ def hessian_directions(
     oversample: int = 10,
     generator: torch.Generator | None = None,
 ) -> Projection:
-    """Directions with ``Π`` replaced by ``½|E[H_f(X)]|`` (seed §4.3).
+    """Directions with ``Π`` replaced by ``½|E[H_f(X)]|`` (Hilton 2024, §4.3).
 
     Args:
         acts: ``[..., p, n]`` samples (``[p, n]`` when ``f`` is given).

@@ -13,10 +13,10 @@ __all__ = ["get_projection"]
 
 
 def get_projection(acts: Tensor, grads: Tensor, k: int) -> tuple[Tensor, Tensor]:
-    """Return ``(P_A, P_G)`` exactly as the seed's code does."""
+    """Return ``(P_A, P_G)`` exactly as Hilton's code does."""
     assert acts.shape == grads.shape
     acts = acts - acts.mean(-2, keepdim=True)
-    A_vecs, A_vals, _ = torch.linalg.svd(acts.mT, full_matrices=False)  # noqa: N806 (the seed's names)
+    A_vecs, A_vals, _ = torch.linalg.svd(acts.mT, full_matrices=False)  # noqa: N806 (Hilton's names)
     G_vecs, G_vals, _ = torch.linalg.svd(grads.mT, full_matrices=False)  # noqa: N806
     A = A_vecs * A_vals.unsqueeze(-2)  # noqa: N806
     G = G_vecs * G_vals.unsqueeze(-2)  # noqa: N806

@@ -92,7 +92,7 @@ class Projection:
 
         Args:
             f: maps a tensor shaped like ``x`` to per-sample outputs, either ``x.shape[:-1]`` (scalar f) or
-                ``x.shape[:-1] + (m,)`` (vector-valued f, seed §4.4: squared norms are summed over m).
+                ``x.shape[:-1] + (m,)`` (vector-valued f, Hilton 2024 §4.4: squared norms are summed over m).
             x: ``[..., p, n]`` samples; the mean is over the sample dim p (and over any extra leading dims of
                 an unbatched projection).
 

@@ -26,7 +26,7 @@ def eigh_descending(m: Tensor) -> tuple[Tensor, Tensor]:
 def psd_factor(sigma: Tensor) -> Tensor:
     """A factor ``A`` with ``AAᵀ = Σ`` for a symmetric PSD ``Σ``.
 
-    Cholesky is ~10x cheaper than an eigendecomposition; the seed's result does not depend on which factor is
+    Cholesky is ~10x cheaper than an eigendecomposition; Hilton's result does not depend on which factor is
     used (any two differ by an orthogonal matrix), so we only fall back to ``Q Λ^½`` when Cholesky breaks down
     on a singular Σ.
     """

@@ -1,4 +1,4 @@
-"""Streaming (and distributed) accumulation of the seed's sufficient statistics ``μ``, ``Σ`` and ``Π``."""
+"""Streaming (and distributed) accumulation of Hilton's sufficient statistics ``μ``, ``Σ`` and ``Π``."""
 
 from __future__ import annotations
 

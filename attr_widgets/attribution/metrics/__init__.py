@@ -5,7 +5,7 @@
   :func:`keep_absolute_mask` (KAM), :func:`remove_absolute_mask` (RAM), and :func:`keep_remove_curve`.
 - Captum's :func:`infidelity` and :func:`sensitivity_max`, seeded and quiet.
 - :func:`model_randomization_check`: Adebayo et al.'s cascading parameter randomisation test.
-- :func:`erasure_test`: Serrano & Smith's erase-until-the-decision-flips test (seed 004).
+- :func:`erasure_test`: Serrano & Smith's erase-until-the-decision-flips test (2019).
 """
 
 from ._common import Curve

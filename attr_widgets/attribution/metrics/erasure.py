@@ -1,4 +1,4 @@
-"""The erasure test of Serrano & Smith, *Is Attention Interpretable?* (seed 004).
+"""The erasure test of Serrano & Smith, *Is Attention Interpretable?* (2019).
 
 A ranking of items (tokens, or the inputs of an attention layer) is a good importance ranking when erasing
 its top items changes the model's decision quickly. For each ranking (attention weights, gradients,

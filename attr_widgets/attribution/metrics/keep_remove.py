@@ -1,4 +1,4 @@
-"""Keep / remove metrics of Hesse et al. (seed 001), after Lundberg et al.'s benchmark: KPM, KNM, KAM, RAM.
+"""Keep / remove metrics of Hesse et al. (2021), after Lundberg et al.'s benchmark: KPM, KNM, KAM, RAM.
 
 For each fraction ``p`` of features (``fractions``, by default 16 points geometrically spaced from 0.01 to 1,
 as in Hesse et al.'s evaluation code), a masked input keeps ``k = min(⌊p·n⌋, n_eligible)`` features and
