@@ -29,6 +29,17 @@ class Slow(nn.Module):
         return self.inner(x)
 
 
+def blocked_browser_change(cnn, digit):
+    """A widget whose browser-started recompute (saliency → input × gradient) is held inside the model."""
+    model = Switchable(cnn)
+    w = AttributionWidget(model, digit, method="saliency")
+    model.gate.clear()
+    model.entered.clear()
+    w.set_state({"method": "input_x_gradient"})
+    assert model.entered.wait(10)
+    return model, w
+
+
 def test_progress_reaches_every_row_and_ends_idle(cnn, digit):
     w = AttributionWidget(cnn, digit, method="saliency")
     seen = []
@@ -62,12 +73,7 @@ def test_cancel_stops_a_browser_recompute_within_a_second(cnn, digit):
 
 
 def test_a_cancel_message_from_the_view_cancels(cnn, digit):
-    model = Switchable(cnn)
-    w = AttributionWidget(model, digit, method="saliency")
-    model.gate.clear()
-    model.entered.clear()
-    w.set_state({"method": "input_x_gradient"})
-    assert model.entered.wait(10)
+    model, w = blocked_browser_change(cnn, digit)
     w._on_view_message(w, {"type": "cancel"}, [])
     model.gate.set()
     with pytest.raises(Cancelled):
@@ -98,12 +104,7 @@ def test_a_keyboard_interrupt_in_the_worker_is_published_and_raised(cnn, digit):
 
 def test_a_cell_waits_for_the_browser_recompute(cnn, digit, capsys, monkeypatch):
     monkeypatch.setattr("attr_widgets.widgets._cells.WAIT_NOTICE_S", 0.05)
-    model = Switchable(cnn)
-    w = AttributionWidget(model, digit, method="saliency")
-    model.gate.clear()
-    model.entered.clear()
-    w.set_state({"method": "input_x_gradient"})
-    assert model.entered.wait(10)
+    model, w = blocked_browser_change(cnn, digit)
     threading.Timer(0.3, model.gate.set).start()
     wait_before_cell()  # what IPython runs before the next cell
     assert not w.busy and w.result["method"] == "input_x_gradient"
