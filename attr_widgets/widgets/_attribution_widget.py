@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +17,7 @@ from torch import nn
 
 from attr_widgets.attribution import Attribution, attribute, predict
 
-from ._base import ComputeWidget, Progress, Request
+from ._base import ComputeWidget, Progress, Request, bundle
 from ._completeness import completeness
 from ._options import BASELINES, SIGN_MODES, choice_list, method_choices
 from ._serialize import binary_array, channel_sum, display_rgba, unpack
@@ -33,17 +32,8 @@ from ._traits import (
     reject,
 )
 
-BUNDLE = Path(__file__).resolve().parent.parent / "static" / "widget.js"
 TOP_K = 5
 MAX_STEPS = 2000
-
-
-def _require_bundle() -> None:
-    if not BUNDLE.is_file():
-        raise RuntimeError(
-            f"The widget's JavaScript bundle {BUNDLE} is missing. Install the package with pip (its build "
-            "hook runs the bundler), or build it by hand: cd js && npm install && npm run build."
-        )
 
 
 def _first_conv(model: nn.Module) -> tuple[str, nn.Conv2d] | None:
@@ -111,7 +101,7 @@ class AttributionWidget(ComputeWidget):
             finer and cancel quicker.
     """
 
-    _esm = BUNDLE
+    _esm = bundle("attribution")
 
     # Compute controls (the view writes them too); `compute=True` is all the base needs to know.
     method = Choice("integrated_gradients").tag(sync=True, compute=True)
@@ -153,7 +143,6 @@ class AttributionWidget(ComputeWidget):
         canvas_size: int = 320,
         internal_batch_size: int | str | None = "auto",
     ) -> None:
-        _require_bundle()
         if tokenizer is not None:
             raise NotImplementedError(
                 "tokenizer=: AttributionWidget explains image classifiers; text models are not supported yet."

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -30,6 +31,25 @@ from ._worker import LatestWins
 log = logging.getLogger("attr_widgets")
 
 PROGRESS_INTERVAL_S = 0.1  # at most ten progress messages a second
+
+# Built by `npm run build` in js/: one ES module per widget class (js/src/entries/<name>.ts), one stylesheet.
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+def bundle(name: str) -> Path:
+    """The front end of one widget class: ``static/<name>.js``, built from ``js/src/entries/<name>.ts``."""
+    return STATIC / f"{name}.js"
+
+
+def require_built(cls: type) -> None:
+    """Fail with the fix when the front end of ``cls`` was never built (an editable install without npm)."""
+    for kind in ("_esm", "_css"):
+        path = getattr(getattr(cls, kind, None), "_path", None)
+        if path is not None and not Path(path).is_file():
+            raise RuntimeError(
+                f"The widget's front end {path} is missing. Install the package with pip (its build hook "
+                "runs the bundler), or build it by hand: cd js && npm install && npm run build."
+            )
 
 
 class Cancelled(Exception):
@@ -60,6 +80,9 @@ def describe_error(exc: BaseException) -> str:
 class ComputeWidget(anywidget.AnyWidget):
     """Base of every attr_widgets widget: see the module docstring and docs/WIDGET_CORE.md."""
 
+    # One stylesheet for every widget: anywidget adds it to the page once per class, not once per render.
+    _css = STATIC / "widgets.css"
+
     compute_keys = traitlets.List(traitlets.Unicode()).tag(sync=True)
     request_seq = traitlets.Int(0).tag(sync=True)
     result = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
@@ -86,6 +109,7 @@ class ComputeWidget(anywidget.AnyWidget):
 
     def _init_compute(self) -> None:
         """Call before ``super().__init__`` (the trait validators may already need this state)."""
+        require_built(type(self))
         self._ready = False
         self._seq = 0
         self._suspend_depth = 0

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeHeatmap, decodeRgba, encodeFloat32 } from "../src/codecs";
+import { decodeHeatmap, decodeRgba, encodeFloat32 } from "../src/core/codecs";
 
 describe("decodeHeatmap", () => {
   it("views the buffer without copying", () => {

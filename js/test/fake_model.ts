@@ -1,26 +1,27 @@
 /** An in-memory stand-in for anywidget's model: get/set/on/off/save_changes with change events. */
 import type { AnyModel } from "@anywidget/types";
-import { encodeFloat32 } from "../src/codecs";
-import type { Activity, BinaryArray, Result, WidgetTraits } from "../src/types";
+import { encodeFloat32 } from "../src/core/codecs";
+import type { Activity, BinaryArray } from "../src/core/protocol";
+import type { AttributionWidgetTraits, Result } from "../src/traits/attribution";
 
 type Handler = (...args: unknown[]) => void;
 
 export class FakeModel {
-  saved: Partial<WidgetTraits>[] = [];
-  private values: WidgetTraits;
-  private pending: Partial<WidgetTraits> = {};
+  saved: Partial<AttributionWidgetTraits>[] = [];
+  private values: AttributionWidgetTraits;
+  private pending: Partial<AttributionWidgetTraits> = {};
   private handlers = new Map<string, Set<Handler>>();
 
-  constructor(values: WidgetTraits) {
+  constructor(values: AttributionWidgetTraits) {
     this.values = { ...values };
   }
 
-  get<K extends keyof WidgetTraits>(key: K): WidgetTraits[K] {
+  get<K extends keyof AttributionWidgetTraits>(key: K): AttributionWidgetTraits[K] {
     return this.values[key];
   }
 
   /** A set made by the view (collected until save_changes). */
-  set<K extends keyof WidgetTraits>(key: K, value: WidgetTraits[K]): void {
+  set<K extends keyof AttributionWidgetTraits>(key: K, value: AttributionWidgetTraits[K]): void {
     this.values[key] = value;
     this.pending[key] = value;
     this.fire(`change:${String(key)}`, value);
@@ -32,7 +33,7 @@ export class FakeModel {
   }
 
   /** A change coming from the kernel. */
-  kernelSet<K extends keyof WidgetTraits>(key: K, value: WidgetTraits[K]): void {
+  kernelSet<K extends keyof AttributionWidgetTraits>(key: K, value: AttributionWidgetTraits[K]): void {
     this.values[key] = value;
     this.fire(`change:${String(key)}`, value);
   }
@@ -63,8 +64,8 @@ export class FakeModel {
 
   widget_manager = { get_model: () => Promise.reject(new Error("no models")) };
 
-  asModel(): AnyModel<WidgetTraits> {
-    return this as unknown as AnyModel<WidgetTraits>;
+  asModel(): AnyModel<AttributionWidgetTraits> {
+    return this as unknown as AnyModel<AttributionWidgetTraits>;
   }
 
   /** Trigger a model event that is not a trait change (e.g. ipywidgets' comm_live_update). */
@@ -111,7 +112,7 @@ export function activity(state: Activity["state"], seq = 1, done = 0, total = 0)
   return { state, seq, done, total, elapsed_ms: 0, eta_ms: null, message: "" };
 }
 
-export function traits(extra: Partial<WidgetTraits> = {}): WidgetTraits {
+export function traits(extra: Partial<AttributionWidgetTraits> = {}): AttributionWidgetTraits {
   return {
     method: "integrated_gradients",
     target: 1,

@@ -1,13 +1,13 @@
 import type { RenderProps } from "@anywidget/types";
 import { afterEach, describe, expect, it } from "vitest";
-import widget from "../src/index";
-import type { WidgetTraits } from "../src/types";
+import widget from "../src/entries/attribution";
+import type { AttributionWidgetTraits } from "../src/traits/attribution";
 import { FakeModel, result, traits } from "./fake_model";
 
 function mount(model: FakeModel): { el: HTMLElement; cleanup: () => void } {
   const el = document.createElement("div");
   document.body.append(el);
-  const props = { model: model.asModel(), el, experimental: {} } as unknown as RenderProps<WidgetTraits>;
+  const props = { model: model.asModel(), el, experimental: {} } as unknown as RenderProps<AttributionWidgetTraits>;
   const cleanup = widget.render(props) as () => void;
   return { el, cleanup };
 }

@@ -1,18 +1,23 @@
 import { describe, expect, it } from "vitest";
-import { Store } from "../src/store";
+import { Store } from "../src/core/store";
+import { ATTRIBUTION_KEYS, type AttributionLocal, type AttributionWidgetTraits } from "../src/traits/attribution";
 import { FakeModel, activity, result, traits } from "./fake_model";
+
+function attributionStore(model: FakeModel) {
+  return new Store<AttributionWidgetTraits, AttributionLocal>(model.asModel(), ATTRIBUTION_KEYS, { hover: null });
+}
 
 describe("Store: a result is current iff it answers the present controls", () => {
   it("shows the result that answers the newest request", () => {
     const model = new FakeModel(traits());
-    const store = new Store(model.asModel());
+    const store = attributionStore(model);
     expect(store.shown?.seq).toBe(1);
     expect(store.busy).toBe(false);
   });
 
   it("is busy while the kernel computes and shows progress state", () => {
     const model = new FakeModel(traits());
-    const store = new Store(model.asModel());
+    const store = attributionStore(model);
     model.kernelSet("activity", activity("computing", 2, 3, 10));
     expect(store.busy).toBe(true);
     model.kernelSet("result", result(2));
@@ -23,7 +28,7 @@ describe("Store: a result is current iff it answers the present controls", () =>
 
   it("holds a result for an older input (the kernel's inputs_version moved on)", () => {
     const model = new FakeModel(traits());
-    const store = new Store(model.asModel());
+    const store = attributionStore(model);
     model.kernelSet("inputs_version", 1);
     expect(store.busy).toBe(true);
     model.kernelSet("result", result(2, { inputs_version: 0 }));
@@ -35,7 +40,7 @@ describe("Store: a result is current iff it answers the present controls", () =>
 
   it("after a cancel keeps the old result, marked stale, and is not busy", () => {
     const model = new FakeModel(traits());
-    const store = new Store(model.asModel());
+    const store = attributionStore(model);
     store.setControl("method", "saliency");
     model.kernelSet("activity", activity("cancelled", 2));
     expect(store.shown?.seq).toBe(1);
@@ -48,7 +53,7 @@ describe("Store: a result is current iff it answers the present controls", () =>
 
   it("treats results as stale as soon as a compute control changes here", () => {
     const model = new FakeModel(traits());
-    const store = new Store(model.asModel());
+    const store = attributionStore(model);
     store.setControl("method", "saliency");
     expect(store.busy).toBe(true);
     // The kernel answers an older request before it has seen the change: not shown.
@@ -63,7 +68,7 @@ describe("Store: a result is current iff it answers the present controls", () =>
 
   it("holds back a numbered result for a slider value the user has already left", () => {
     const model = new FakeModel(traits());
-    const store = new Store(model.asModel());
+    const store = attributionStore(model);
     // A drag: the browser sends the first value now and batches the rest until the kernel is idle.
     for (let steps = 10; steps <= 24; steps++) store.setControl("n_steps", steps);
     model.kernelSet("request_seq", 2);
@@ -78,7 +83,7 @@ describe("Store: a result is current iff it answers the present controls", () =>
 
   it("shows the waiting result when the kernel puts a rejected control back", () => {
     const model = new FakeModel(traits());
-    const store = new Store(model.asModel());
+    const store = attributionStore(model);
     store.setControl("n_steps", 7);
     model.kernelSet("request_seq", 2);
     model.kernelSet("result", result(2, { n_steps: 50 }));
@@ -90,7 +95,7 @@ describe("Store: a result is current iff it answers the present controls", () =>
 
   it("does not wait for the kernel after a view-only change", () => {
     const model = new FakeModel(traits());
-    const store = new Store(model.asModel());
+    const store = attributionStore(model);
     store.setControl("opacity", 0.2);
     store.setControl("sign_mode", "absolute");
     expect(store.busy).toBe(false);
@@ -99,7 +104,7 @@ describe("Store: a result is current iff it answers the present controls", () =>
 
   it("sends nothing when a control is set to its current value", () => {
     const model = new FakeModel(traits());
-    const store = new Store(model.asModel());
+    const store = attributionStore(model);
     store.setControl("method", "integrated_gradients");
     expect(model.saved).toEqual([]);
     expect(store.busy).toBe(false);
@@ -108,7 +113,7 @@ describe("Store: a result is current iff it answers the present controls", () =>
   it("notifies subscribers and unbinds every model listener on dispose", () => {
     const model = new FakeModel(traits());
     const before = model.listenerCount();
-    const store = new Store(model.asModel());
+    const store = attributionStore(model);
     expect(model.listenerCount()).toBeGreaterThan(before);
     const seen: string[][] = [];
     const unsubscribe = store.subscribe((changed) => seen.push([...changed].sort()));
@@ -123,7 +128,7 @@ describe("Store: a result is current iff it answers the present controls", () =>
 describe("Controls never offer a pair that always fails", () => {
   it("switches a blurred baseline to one GradientSHAP can use, in one message", () => {
     const model = new FakeModel(traits({ baseline: "blur" }));
-    const store = new Store(model.asModel());
+    const store = attributionStore(model);
     store.setControls({ method: "gradient_shap", baseline: "zeros" });
     expect(model.saved).toEqual([{ method: "gradient_shap", baseline: "zeros" }]);
   });

@@ -9,7 +9,6 @@ from widget_test_models import DictOutput, FlatOutput, ObjectOutput, SmoothCNN, 
 
 from attr_widgets.attribution import attribute, methods
 from attr_widgets.widgets import AttributionWidget
-from attr_widgets.widgets._attribution_widget import BUNDLE
 
 
 def test_defaults_follow_the_top_class(cnn, digit):
@@ -194,12 +193,6 @@ def test_output_that_is_not_batch_by_classes_says_how_to_select(cnn, digit):
         AttributionWidget(FlatOutput(cnn), digit)
     with pytest.raises(ValueError, match=r"output='logits'.*Pass output= a key"):
         AttributionWidget(DictOutput(cnn), digit, output="logits")
-
-
-def test_bundle_is_a_single_es_module():
-    source = BUNDLE.read_text()
-    assert "export" in source and "require(" not in source and "import(" not in source
-    assert "render" in str(AttributionWidget._esm)  # anywidget loaded the bundle's text
 
 
 def test_model_parameters_of_another_dtype(digit):

@@ -1,8 +1,8 @@
 /** The completeness badge: how far Σ attributions is from f(x) − f(baseline), relative to the latter. */
-import { formatValue } from "../colormap";
-import { h } from "../dom";
-import type { Store, StoreKey } from "../store";
-import type { Completeness } from "../types";
+import { formatValue } from "../core/colorscale";
+import { h } from "../core/dom";
+import type { View } from "../core/view";
+import type { Completeness, AttributionKey, AttributionStore } from "../traits/attribution";
 
 /** Below this relative error completeness counts as satisfied (green). */
 export const COMPLETE_BELOW = 1e-2;
@@ -17,16 +17,13 @@ export function badgeLevel(c: Completeness | null): BadgeLevel {
   return "poor";
 }
 
-export interface BadgeView {
-  el: HTMLElement;
-  update(changed: Set<StoreKey>): void;
-}
+export type BadgeView = View<AttributionKey>;
 
-export function createBadge(store: Store): BadgeView {
+export function createBadge(store: AttributionStore): BadgeView {
   const value = h("span", { class: "aw-badge-value" });
   const el = h("span", { class: "aw-badge", "data-level": "none" }, h("span", { class: "aw-badge-name" }, "completeness"), value);
 
-  function update(changed: Set<StoreKey>): void {
+  function update(changed: Set<AttributionKey>): void {
     if (!changed.has("shown")) return;
     const shown = store.shown;
     const c = shown?.error ? null : (shown?.completeness ?? null);
@@ -55,5 +52,5 @@ export function createBadge(store: Store): BadgeView {
       `green below ${COMPLETE_BELOW}; raise n_steps to tighten it`;
   }
 
-  return { el, update };
+  return { el, update, dispose: () => undefined };
 }

@@ -1,13 +1,9 @@
 /** Method, baseline, n_steps, sign mode and opacity controls; each one writes its trait through the store. */
-import { Disposer, h } from "../dom";
-import type { Store, StoreKey } from "../store";
-import type { Choice, SignMode } from "../types";
+import { Disposer, h } from "../core/dom";
+import type { View } from "../core/view";
+import type { Choice, SignMode, AttributionKey, AttributionStore } from "../traits/attribution";
 
-export interface ControlsView {
-  el: HTMLElement;
-  update(changed: Set<StoreKey>): void;
-  dispose(): void;
-}
+export type ControlsView = View<AttributionKey>;
 
 function field(label: string, control: HTMLElement, extra?: HTMLElement): HTMLElement {
   const head = h("div", { class: "aw-field-head" }, h("span", { class: "aw-field-label" }, label));
@@ -43,7 +39,7 @@ function segmented(name: string, onPick: (value: string) => void, disposer: Disp
   };
 }
 
-export function createControls(store: Store): ControlsView {
+export function createControls(store: AttributionStore): ControlsView {
   const disposer = new Disposer();
 
   const method = h("select", { class: "aw-select", "data-control": "method", "aria-label": "attribution method" });
@@ -101,7 +97,7 @@ export function createControls(store: Store): ControlsView {
     field("Opacity", opacity, opacityValue),
   );
 
-  function update(changed: Set<StoreKey>): void {
+  function update(changed: Set<AttributionKey>): void {
     const options = store.get("options");
     if (changed.has("options")) {
       method.replaceChildren(...options.methods.map((m) => h("option", { value: m.value }, m.label)));

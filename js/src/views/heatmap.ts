@@ -2,21 +2,23 @@
  * The main canvas: the input image with the heatmap composited over it, upscaled with crisp pixels (small inputs such
  * as 8×8 digits stay blocky instead of blurry), plus the hover readout of the value under the pointer.
  */
-import { decodeHeatmap, decodeRgba, type Float32Image, type RgbaImage } from "../codecs";
-import { composite, formatValue, scaleExtent } from "../colormap";
-import { Disposer, h } from "../dom";
-import type { Store, StoreKey } from "../store";
+import { decodeHeatmap, decodeRgba, type Float32Image, type RgbaImage } from "../core/codecs";
+import { composite, formatValue, scaleExtent } from "../core/colorscale";
+import { Disposer, h } from "../core/dom";
+import type { View } from "../core/view";
+import type { AttributionKey, AttributionStore, Hover } from "../traits/attribution";
 
-const REDRAW_KEYS: StoreKey[] = ["image", "shown", "opacity", "sign_mode", "outlier_percent", "canvas_size"];
+const REDRAW_KEYS: AttributionKey[] = ["image", "shown", "opacity", "sign_mode", "outlier_percent", "canvas_size"];
 
-export interface HeatmapView {
-  el: HTMLElement;
+export interface HeatmapView extends View<AttributionKey> {
   /** The scale's extent currently drawn (the legend shows the same one). */
   extent(): number;
   /** Whether a heatmap is drawn (false before the first result and after a failure). */
   hasHeatmap(): boolean;
-  update(changed: Set<StoreKey>): void;
-  dispose(): void;
+}
+
+function sameHover(a: Hover | null, b: Hover | null): boolean {
+  return a === b || (a !== null && b !== null && a.x === b.x && a.y === b.y && a.value === b.value);
 }
 
 /** Display size: the longer side becomes `size` CSS pixels. */
@@ -25,7 +27,7 @@ export function displaySize(height: number, width: number, size: number): { heig
   return { height: Math.round(height * scale), width: Math.round(width * scale) };
 }
 
-export function createHeatmap(store: Store): HeatmapView {
+export function createHeatmap(store: AttributionStore): HeatmapView {
   const disposer = new Disposer();
   const canvas = h("canvas", { class: "aw-canvas", "aria-label": "input image with attribution heatmap" });
   const readout = h("div", { class: "aw-readout", "aria-live": "polite" }, "hover over the image to read values");
@@ -81,7 +83,7 @@ export function createHeatmap(store: Store): HeatmapView {
   }
 
   function showReadout(): void {
-    const hover = store.hover;
+    const hover = store.local("hover");
     if (!hover) {
       readout.textContent = heatmap ? "hover over the image to read values" : "";
       readout.classList.remove("aw-readout-active");
@@ -94,11 +96,11 @@ export function createHeatmap(store: Store): HeatmapView {
 
   disposer.listen(canvas, "pointermove", (event) => {
     const p = pixelAt(event);
-    store.setHover(p && heatmap ? { ...p, value: heatmap.data[p.y * heatmap.width + p.x] } : null);
+    store.setLocal("hover", p && heatmap ? { ...p, value: heatmap.data[p.y * heatmap.width + p.x] } : null, sameHover);
   });
-  disposer.listen(canvas, "pointerleave", () => store.setHover(null));
+  disposer.listen(canvas, "pointerleave", () => store.setLocal("hover", null, sameHover));
 
-  function update(changed: Set<StoreKey>): void {
+  function update(changed: Set<AttributionKey>): void {
     if (changed.has("image") || changed.has("shown")) decode();
     if (REDRAW_KEYS.some((k) => changed.has(k))) draw();
     if (changed.has("busy")) frame.classList.toggle("aw-stale", store.busy);

@@ -1,8 +1,8 @@
 /** The colour scale under the image: a gradient bar for the current sign mode with the scale's values as ticks. */
-import { colorOf, formatValue, GHOST_CONTRAST, legendTicks, overlayAlpha } from "../colormap";
-import { h } from "../dom";
-import type { Store, StoreKey } from "../store";
-import type { SignMode } from "../types";
+import { colorOf, formatValue, GHOST_CONTRAST, legendTicks, overlayAlpha } from "../core/colorscale";
+import { h } from "../core/dom";
+import type { View } from "../core/view";
+import type { SignMode, AttributionKey, AttributionStore } from "../traits/attribution";
 
 const GHOST_GREY = Math.round(255 * (1 - GHOST_CONTRAST / 2));
 const GHOST_BACKGROUND = `rgb(${GHOST_GREY}, ${GHOST_GREY}, ${GHOST_GREY})`;
@@ -27,19 +27,22 @@ export function gradientCss(mode: SignMode, stops = 16): string {
   return `linear-gradient(to right, ${colours.join(", ")})`;
 }
 
-export interface LegendView {
-  el: HTMLElement;
-  update(changed: Set<StoreKey>, extent: number, hasHeatmap: boolean): void;
+/** The scale the legend shows: read from the view that draws with it, so the two always agree. */
+export interface ScaleSource {
+  extent(): number;
+  hasHeatmap(): boolean;
 }
 
-export function createLegend(store: Store): LegendView {
+export function createLegend(store: AttributionStore, scale: ScaleSource): View<AttributionKey> {
   const bar = h("div", { class: "aw-legend-bar" });
   const ticks = h("div", { class: "aw-legend-ticks" });
   const caption = h("div", { class: "aw-legend-caption" });
   const el = h("div", { class: "aw-legend", role: "img" }, bar, ticks, caption);
   let drawn = "";
 
-  function update(_changed: Set<StoreKey>, extent: number, hasHeatmap: boolean): void {
+  function update(): void {
+    const extent = scale.extent();
+    const hasHeatmap = scale.hasHeatmap();
     const mode = store.get("sign_mode");
     const outlier = store.get("outlier_percent");
     const key = `${mode}|${extent}|${outlier}|${hasHeatmap}`;
@@ -63,5 +66,5 @@ export function createLegend(store: Store): LegendView {
     el.setAttribute("aria-label", `colour scale from ${formatValue(values[0])} to ${formatValue(values[values.length - 1])}`);
   }
 
-  return { el, update };
+  return { el, update, dispose: () => undefined };
 }

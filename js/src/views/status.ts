@@ -1,19 +1,18 @@
 /**
- * Busy indicator with the kernel's progress (bar, done/total, time left) and a cancel button; the "cancelled" and
- * "disconnected" states; and the error box (a failed request is never a blank view).
+ * Views every widget shows the same way, built on the compute protocol alone: the busy indicator with the
+ * kernel's progress (bar, percent, time left) and a cancel button; the "cancelled" and "disconnected" states; and
+ * the error box (a failed request is never a blank view).
  */
-import { h } from "../dom";
-import type { Store, StoreKey } from "../store";
+import { h } from "../core/dom";
+import type { ComputeTraits } from "../core/protocol";
+import type { ProtocolState, StoreKey } from "../core/store";
+import type { View } from "../core/view";
 
-export interface StatusView {
-  busy: HTMLElement;
-  state: HTMLElement;
-  error: HTMLElement;
-  update(changed: Set<StoreKey>): void;
-  dispose(): void;
-}
+type AnyStore = ProtocolState;
+type ComputeKey = StoreKey<ComputeTraits>;
 
-export function createStatus(store: Store): StatusView {
+/** Progress, cancel and the cancelled / disconnected states, in one inline element for the widget's header. */
+export function createActivity(store: AnyStore): View<ComputeKey> {
   const busyText = h("span", { class: "aw-busy-text" }, "computing…");
   const fill = h("span", { class: "aw-progress-fill" });
   const bar = h("span", { class: "aw-progress", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" }, fill);
@@ -32,13 +31,8 @@ export function createStatus(store: Store): StatusView {
   const onRetry = () => store.recompute();
   cancel.addEventListener("click", onCancel);
   retry.addEventListener("click", onRetry);
-  const title = h("div", { class: "aw-error-title" });
-  const message = h("pre", { class: "aw-error-message" });
-  const hint = h("div", { class: "aw-error-hint" });
-  const error = h("div", { class: "aw-error", role: "alert" }, title, message, hint);
-  error.hidden = true;
 
-  function update(changed: Set<StoreKey>): void {
+  function update(changed: Set<ComputeKey>): void {
     if (changed.has("busy") || changed.has("shown") || changed.has("activity") || changed.has("connected")) {
       const activity = store.get("activity");
       const computing = store.busy && store.connected;
@@ -68,19 +62,6 @@ export function createStatus(store: Store): StatusView {
         state.dataset.state = "current";
       }
     }
-    if (changed.has("shown") || changed.has("notice")) {
-      // A failed computation outranks a rejected change: its heatmap is missing, the other's is still valid.
-      const failure = store.shown?.error ?? null;
-      const notice = store.get("notice");
-      error.hidden = failure === null && notice === "";
-      error.dataset.kind = failure !== null ? "failure" : notice !== "" ? "rejected" : "none";
-      title.textContent = failure !== null ? "Attribution failed" : "Change rejected";
-      message.textContent = failure ?? notice;
-      hint.textContent =
-        failure !== null
-          ? "The kernel raised this error; w.error (or w.wait()) has it in a cell. Change a control to try again."
-          : "The previous value is kept; the heatmap above is still current.";
-    }
   }
 
   function dispose(): void {
@@ -88,7 +69,35 @@ export function createStatus(store: Store): StatusView {
     retry.removeEventListener("click", onRetry);
   }
 
-  return { busy, state, error, update, dispose };
+  const el = h("span", { class: "aw-activity" }, busy, state);
+  return { el, update, dispose };
+}
+
+/** The error box: the kernel's error for a failed request (`what` names the work: "Attribution"), or a rejected change. */
+export function createErrorBox(store: AnyStore, what: string): View<ComputeKey> {
+  const title = h("div", { class: "aw-error-title" });
+  const message = h("pre", { class: "aw-error-message" });
+  const hint = h("div", { class: "aw-error-hint" });
+  const el = h("div", { class: "aw-error", role: "alert" }, title, message, hint);
+  el.hidden = true;
+
+  function update(changed: Set<ComputeKey>): void {
+    if (changed.has("shown") || changed.has("notice")) {
+      // A failed computation outranks a rejected change: its heatmap is missing, the other's is still valid.
+      const failure = store.shown?.error ?? null;
+      const notice = store.get("notice");
+      el.hidden = failure === null && notice === "";
+      el.dataset.kind = failure !== null ? "failure" : notice !== "" ? "rejected" : "none";
+      title.textContent = failure !== null ? `${what} failed` : "Change rejected";
+      message.textContent = failure ?? notice;
+      hint.textContent =
+        failure !== null
+          ? "The kernel raised this error; w.error (or w.wait()) has it in a cell. Change a control to try again."
+          : "The previous value is kept; the result above is still current.";
+    }
+  }
+
+  return { el, update, dispose: () => undefined };
 }
 
 function formatSeconds(ms: number): string {

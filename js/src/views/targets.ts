@@ -1,12 +1,9 @@
 /** The target selector: the model's top-5 classes with probabilities, plus any other class by number. */
-import { Disposer, h } from "../dom";
-import type { Store, StoreKey } from "../store";
+import type { AttributionKey, AttributionStore } from "../traits/attribution";
+import { Disposer, h } from "../core/dom";
+import type { View } from "../core/view";
 
-export interface TargetsView {
-  el: HTMLElement;
-  update(changed: Set<StoreKey>): void;
-  dispose(): void;
-}
+export type TargetsView = View<AttributionKey>;
 
 /** "97.1%", "0.04%", "<0.01%" */
 export function formatProb(p: number): string {
@@ -16,7 +13,7 @@ export function formatProb(p: number): string {
   return "<0.01%";
 }
 
-export function createTargets(store: Store): TargetsView {
+export function createTargets(store: AttributionStore): TargetsView {
   const disposer = new Disposer();
   const list = h("div", { class: "aw-targets", role: "listbox", "aria-label": "target class", "data-control": "target" });
   const other = h("input", {
@@ -57,7 +54,7 @@ export function createTargets(store: Store): TargetsView {
     return store.get("labels")[index] ?? String(index);
   }
 
-  function update(changed: Set<StoreKey>): void {
+  function update(changed: Set<AttributionKey>): void {
     const target = store.get("target");
     if (changed.has("top_k") || changed.has("target") || changed.has("labels")) {
       list.replaceChildren(

@@ -1,69 +1,67 @@
 /**
- * The view's state: the synced traits plus what only the browser knows (the result on screen, whether a request is
- * in flight, the hovered pixel, whether the kernel is still connected). Views read from here and write controls
- * through `setControl`, never to the model.
+ * The view's state: a typed wrapper of the widget's model plus what only the browser knows (the result on screen,
+ * whether a request is in flight, whether the kernel is still connected, and per-widget local state such as the
+ * hovered pixel). Views read from here and write controls through `setControl`, never to the model.
  *
  * Staleness (docs/WIDGET_CORE.md): a result is current iff the controls it was computed for equal the present value
  * of every compute control, whose names the kernel sends in `compute_keys`. A result for controls the view has
  * already left waits (busy) until the kernel answers the present ones.
  */
 import type { AnyModel } from "@anywidget/types";
-import type { ControlKey, Result, WidgetTraits } from "./types";
+import { COMPUTE_TRAIT_KEYS, type ComputeTraits, type ResultBase, type TraitKeys } from "./protocol";
 
-/** What changed: trait names, or one of the view-only keys. */
-export type StoreKey = keyof WidgetTraits | "shown" | "busy" | "hover" | "connected";
-export type Listener = (changed: Set<StoreKey>) => void;
+/** The keys only the view has: the shown result, busy, connected. */
+export type ViewKey = "shown" | "busy" | "connected";
+/** What changed: trait names, view keys, or keys of the widget's local state. */
+export type StoreKey<T, L = Record<never, never>> = keyof T | keyof L | ViewKey;
+export type Listener<K> = (changed: Set<K>) => void;
 
-export const SYNCED_KEYS: (keyof WidgetTraits)[] = [
-  "method",
-  "target",
-  "baseline",
-  "n_steps",
-  "opacity",
-  "sign_mode",
-  "outlier_percent",
-  "canvas_size",
-  "image",
-  "labels",
-  "num_classes",
-  "top_k",
-  "options",
-  "notice",
-  "inputs_version",
-  "compute_keys",
-  "request_seq",
-  "result",
-  "activity",
-];
-
-/** The pixel under the pointer and its attribution, or null. */
-export interface Hover {
-  x: number;
-  y: number;
-  value: number;
-}
+type ResultOf<T extends ComputeTraits> = NonNullable<T["result"]>;
 
 /** The ipywidgets model behind anywidget's proxy knows whether its comm is alive. */
 interface CommAware {
   comm_live?: boolean;
 }
 
-export class Store {
-  /** The result on screen (heatmap or error); null until the first current one arrives. */
-  shown: Result | null = null;
+/** What views shared by every widget (progress, errors, state attributes) read: the protocol part of any store. */
+export interface ProtocolState {
+  readonly shown: ResultBase | null;
+  readonly dropped: number;
+  readonly connected: boolean;
+  readonly busy: boolean;
+  readonly stale: boolean;
+  readonly activity: string;
+  get<K extends keyof ComputeTraits>(key: K): ComputeTraits[K];
+  cancel(): void;
+  recompute(): void;
+}
+
+export class Store<T extends ComputeTraits, L extends object = Record<never, never>> implements ProtocolState {
+  /** The result on screen (or its error); null until the first current one arrives. */
+  shown: ResultOf<T> | null = null;
   /** Results that arrived for controls the view had already left, and were therefore not shown (yet). */
   dropped = 0;
-  hover: Hover | null = null;
   /** False once the comm to the kernel is closed (kernel restarted or shut down). */
   connected = true;
+  /** Every key a first render must draw. */
+  readonly allKeys: StoreKey<T, L>[];
 
   /** The newest result received, shown or not: it waits here while the controls it answers are not current. */
-  private latest: Result | null = null;
-  private listeners = new Set<Listener>();
+  private latest: ResultOf<T> | null = null;
+  private listeners = new Set<Listener<StoreKey<T, L>>>();
   private unbind: (() => void)[] = [];
+  private localState: L;
 
-  constructor(private model: AnyModel<WidgetTraits>) {
-    for (const key of SYNCED_KEYS) {
+  /** `keys`: every synced trait of the widget beyond the compute protocol's own; `local`: view-only state. */
+  constructor(
+    private model: AnyModel<T>,
+    keys: TraitKeys<Omit<T, keyof ComputeTraits>>,
+    local: L = {} as L,
+  ) {
+    this.localState = { ...local };
+    const synced = [...Object.keys(COMPUTE_TRAIT_KEYS), ...Object.keys(keys)] as (keyof T & string)[];
+    this.allKeys = [...synced, ...(Object.keys(local) as (keyof L)[]), "shown", "busy", "connected"];
+    for (const key of synced) {
       const handler = () => this.onModelChange(key);
       model.on(`change:${key}`, handler);
       this.unbind.push(() => model.off(`change:${key}`, handler));
@@ -74,11 +72,22 @@ export class Store {
       model.on(event, onComm);
       this.unbind.push(() => model.off(event, onComm));
     }
-    this.acceptResult(model.get("result"));
+    this.acceptResult(model.get("result") as ResultOf<T> | null);
   }
 
-  get<K extends keyof WidgetTraits>(key: K): WidgetTraits[K] {
+  get<K extends keyof T>(key: K): T[K] {
     return this.model.get(key);
+  }
+
+  /** View-only state (not synced), e.g. the hovered pixel. */
+  local<K extends keyof L>(key: K): L[K] {
+    return this.localState[key];
+  }
+
+  setLocal<K extends keyof L>(key: K, value: L[K], same: (a: L[K], b: L[K]) => boolean = Object.is): void {
+    if (same(this.localState[key], value)) return;
+    this.localState[key] = value;
+    this.emit(new Set<StoreKey<T, L>>([key]));
   }
 
   /** Names of the controls whose change recomputes (sent by the kernel). */
@@ -98,33 +107,28 @@ export class Store {
     return this.model.get("activity")?.state ?? "idle";
   }
 
-  /** True when a cancelled request left the result on screen out of date. */
+  /** True when a cancelled request left the result on screen out of date, or the kernel is gone. */
   get stale(): boolean {
     const shown = this.shown;
     return !this.connected || (this.activity === "cancelled" && (shown === null || !this.isCurrent(shown)));
   }
 
   /** Whether `result` was computed for the compute controls as they stand here. */
-  private isCurrent(result: Result): boolean {
+  private isCurrent(result: ResultBase): boolean {
     const controls = result.controls ?? (result as unknown as Record<string, unknown>);
-    return this.computeKeys.every((key) => controls[key] === this.model.get(key as keyof WidgetTraits));
+    return this.computeKeys.every((key) => controls[key] === this.model.get(key as keyof T));
   }
 
   /** Set a control as the user did: sync it to the kernel; if it recomputes, the shown result goes stale. */
-  setControl<K extends ControlKey>(key: K, value: WidgetTraits[K]): void {
-    if (!this.connected || this.model.get(key) === value) return;
-    const changed = new Set<StoreKey>([key]);
-    if (this.computeKeys.includes(key)) changed.add("busy");
-    this.model.set(key, value);
-    this.model.save_changes();
-    this.emit(changed);
+  setControl<K extends keyof T>(key: K, value: T[K]): void {
+    this.setControls({ [key]: value } as unknown as Partial<T>);
   }
 
   /** Set several controls in one message to the kernel (so it makes one request for all of them). */
-  setControls(values: Partial<Pick<WidgetTraits, ControlKey>>): void {
+  setControls(values: Partial<T>): void {
     if (!this.connected) return;
-    const changed = new Set<StoreKey>();
-    for (const [key, value] of Object.entries(values) as [ControlKey, never][]) {
+    const changed = new Set<StoreKey<T, L>>();
+    for (const [key, value] of Object.entries(values) as [keyof T & string, T[keyof T]][]) {
       if (this.model.get(key) === value) continue;
       this.model.set(key, value);
       changed.add(key);
@@ -145,17 +149,7 @@ export class Store {
     if (this.connected) this.model.send({ type: "recompute" });
   }
 
-  setHover(hover: Hover | null): void {
-    const prev = this.hover;
-    const same =
-      prev === hover ||
-      (prev !== null && hover !== null && prev.x === hover.x && prev.y === hover.y && prev.value === hover.value);
-    if (same) return;
-    this.hover = hover;
-    this.emit(new Set<StoreKey>(["hover"]));
-  }
-
-  subscribe(listener: Listener): () => void {
+  subscribe(listener: Listener<StoreKey<T, L>>): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -166,18 +160,21 @@ export class Store {
     this.listeners.clear();
   }
 
-  private checkConnected(): void {
-    const live = (this.model as unknown as CommAware).comm_live;
-    if (live === false && this.connected) {
-      this.connected = false;
-      this.emit(new Set<StoreKey>(["connected", "busy", "shown"]));
-    }
+  /** Mark the view disconnected (the comm closed, or the kernel restarted under it). */
+  disconnect(): void {
+    if (!this.connected) return;
+    this.connected = false;
+    this.emit(new Set<StoreKey<T, L>>(["connected", "busy", "shown"]));
   }
 
-  private onModelChange(key: keyof WidgetTraits): void {
-    const changed = new Set<StoreKey>([key]);
+  private checkConnected(): void {
+    if ((this.model as unknown as CommAware).comm_live === false) this.disconnect();
+  }
+
+  private onModelChange(key: keyof T & string): void {
+    const changed = new Set<StoreKey<T, L>>([key]);
     if (key === "result") {
-      if (this.acceptResult(this.model.get("result"))) changed.add("shown");
+      if (this.acceptResult(this.model.get("result") as ResultOf<T> | null)) changed.add("shown");
       changed.add("busy");
     } else if (key === "activity") {
       changed.add("busy");
@@ -193,7 +190,7 @@ export class Store {
     this.emit(changed);
   }
 
-  private acceptResult(result: Result | null): boolean {
+  private acceptResult(result: ResultOf<T> | null): boolean {
     if (result === null) return false;
     this.latest = result;
     if (!this.isCurrent(result)) {
@@ -204,7 +201,7 @@ export class Store {
     return true;
   }
 
-  private emit(changed: Set<StoreKey>): void {
+  private emit(changed: Set<StoreKey<T, L>>): void {
     for (const listener of this.listeners) listener(changed);
   }
 }

@@ -3,7 +3,9 @@
  * (a high percentile of the magnitudes, like Captum's visualiser, so one hot pixel does not wash out the rest),
  * and the compositing of the heatmap over the input image. Pure functions over typed arrays, so they are unit-tested.
  */
-import type { SignMode } from "./types";
+
+/** Which part of the attribution a scale shows. */
+export type SignMode = "positive" | "negative" | "absolute" | "signed";
 
 type Rgb = [number, number, number];
 
@@ -83,6 +85,22 @@ export function scaleExtent(values: Float32Array, mode: SignMode, outlierPercent
   const q = Math.min(100, Math.max(0, 100 - outlierPercent)) / 100;
   const idx = Math.min(mags.length - 1, Math.max(0, Math.ceil(q * mags.length) - 1));
   return mags[idx];
+}
+
+/**
+ * One extent shared by several heatmaps (a comparison of methods or inputs): the same percentile as
+ * `scaleExtent`, taken over the magnitudes of all of them pooled, so equal colours mean equal values across panels
+ * and one panel's outlier cannot set the others' scale on its own unless it is an outlier of the pool too.
+ */
+export function sharedExtent(arrays: Float32Array[], mode: SignMode, outlierPercent: number): number {
+  if (arrays.length === 1) return scaleExtent(arrays[0], mode, outlierPercent);
+  const pooled = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
+  let offset = 0;
+  for (const a of arrays) {
+    pooled.set(a, offset);
+    offset += a.length;
+  }
+  return scaleExtent(pooled, mode, outlierPercent);
 }
 
 /** Normalise a raw value to the mode's range ([-1, 1] signed, [0, 1] otherwise), clipped at the extent. */

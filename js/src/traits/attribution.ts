@@ -1,16 +1,12 @@
 /**
- * The widget's synced state, mirroring the traits of `attr_widgets.widgets.AttributionWidget`
- * (Python is the source of truth; keep the two in step — tests/widgets/test_trait_interface.py checks the names).
+ * The synced state of `attr_widgets.AttributionWidget` beyond the compute protocol (Python is the source of truth;
+ * tests/widgets/test_widget_transport.py checks that every widget class has its `<ClassName>Traits` here).
  */
+import type { SignMode } from "../core/colorscale";
+import type { BinaryArray, ComputeTraits, ResultBase, TraitKeys } from "../core/protocol";
+import type { Store, StoreKey } from "../core/store";
 
-/** A numeric array sent as one binary buffer: ipywidgets turns the Python memoryview into a DataView. */
-export interface BinaryArray {
-  view: DataView;
-  dtype: "float32" | "uint8";
-  shape: number[];
-}
-
-export type SignMode = "positive" | "negative" | "absolute" | "signed";
+export type { SignMode };
 
 /** One entry of a selector. */
 export interface Choice {
@@ -54,22 +50,8 @@ export interface Completeness {
   min_gap_fraction: number;
 }
 
-/** What the kernel is doing for this widget (docs/WIDGET_CORE.md). */
-export interface Activity {
-  state: "idle" | "computing" | "cancelled" | "waiting";
-  seq: number;
-  done: number;
-  total: number;
-  elapsed_ms: number;
-  eta_ms: number | null;
-  message: string;
-}
-
 /** The outcome of one request: a heatmap, or an error message. */
-export interface Result {
-  seq: number;
-  /** The compute controls this result was computed for (the view shows it only while they are current). */
-  controls: Record<string, unknown>;
+export interface Result extends ResultBase {
   method: string;
   target: number;
   baseline: string;
@@ -78,12 +60,10 @@ export interface Result {
   heatmap: BinaryArray | null;
   completeness: Completeness | null;
   target_prob: number | null;
-  error: string | null;
-  elapsed_ms: number;
 }
 
 /** All synced traits of AttributionWidget. */
-export interface WidgetTraits {
+export interface AttributionWidgetTraits extends ComputeTraits<Result> {
   // controls (written by the view and by Python)
   method: string;
   target: number;
@@ -99,15 +79,40 @@ export interface WidgetTraits {
   num_classes: number;
   top_k: Prediction[];
   options: Options;
-  /** Why the last change was rejected (shown until the next accepted change); "" when none. */
-  notice: string;
   inputs_version: number;
-  // the shared compute protocol (widgets/_base.py)
-  compute_keys: string[];
-  request_seq: number;
-  result: Result | null;
-  activity: Activity;
 }
+
+export const ATTRIBUTION_KEYS: TraitKeys<Omit<AttributionWidgetTraits, keyof ComputeTraits>> = {
+  method: true,
+  target: true,
+  baseline: true,
+  n_steps: true,
+  opacity: true,
+  sign_mode: true,
+  outlier_percent: true,
+  canvas_size: true,
+  image: true,
+  labels: true,
+  num_classes: true,
+  top_k: true,
+  options: true,
+  inputs_version: true,
+};
+
+/** The pixel under the pointer and its attribution, or null. */
+export interface Hover {
+  x: number;
+  y: number;
+  value: number;
+}
+
+/** What only the view of an AttributionWidget knows. */
+export interface AttributionLocal {
+  hover: Hover | null;
+}
+
+export type AttributionStore = Store<AttributionWidgetTraits, AttributionLocal>;
+export type AttributionKey = StoreKey<AttributionWidgetTraits, AttributionLocal>;
 
 /** Controls the view writes (which of them recompute is the kernel's `compute_keys`). */
 export type ControlKey = "method" | "target" | "baseline" | "n_steps" | "opacity" | "sign_mode";

@@ -9,7 +9,7 @@ import {
   normalise,
   overlayAlpha,
   scaleExtent,
-} from "../src/colormap";
+} from "../src/core/colorscale";
 
 describe("scaleExtent", () => {
   const values = new Float32Array([-4, -1, 0, 1, 2, 3, 100]);

@@ -1,5 +1,5 @@
 /** Decoding of the binary arrays the kernel sends (`{view, dtype, shape}`), without copying. */
-import type { BinaryArray } from "./types";
+import type { BinaryArray } from "./protocol";
 
 export interface Float32Image {
   data: Float32Array;
