@@ -9,6 +9,7 @@ import {
   normalise,
   overlayAlpha,
   scaleExtent,
+  sharedExtent,
 } from "../src/core/colorscale";
 
 describe("scaleExtent", () => {
@@ -103,5 +104,18 @@ describe("legend values", () => {
     expect(formatValue(-5.3149)).toBe("-5.31");
     expect(formatValue(0.000123)).toBe("1.23e-4");
     expect(formatValue(123456)).toBe("1.23e+5");
+  });
+});
+
+describe("sharedExtent: one scale for several heatmaps", () => {
+  it("equals the single extent for one array and pools the magnitudes for many", () => {
+    const a = new Float32Array([1, -2, 3]);
+    const b = new Float32Array([10, 0, -20]);
+    expect(sharedExtent([a], "signed", 0)).toBe(scaleExtent(a, "signed", 0));
+    expect(sharedExtent([a, b], "signed", 0)).toBe(20);
+    expect(sharedExtent([a, b], "positive", 0)).toBe(10);
+    // the percentile is over the pool: with 40 % clipped, 5 non-zero magnitudes → the 3rd largest of all
+    expect(sharedExtent([a, b], "absolute", 40)).toBe(3);
+    expect(sharedExtent([new Float32Array(2), new Float32Array(3)], "signed", 0)).toBe(0);
   });
 });

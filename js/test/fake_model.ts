@@ -62,7 +62,9 @@ export class FakeModel {
     this.sent.push(content);
   }
 
-  widget_manager = { get_model: () => Promise.reject(new Error("no models")) };
+  /** The kernel connection JupyterLab's widget manager holds: a status and the two Lumino signals. */
+  kernel = new FakeKernel();
+  widget_manager = { get_model: () => Promise.reject(new Error("no models")), kernel: this.kernel };
 
   asModel(): AnyModel<AttributionWidgetTraits> {
     return this as unknown as AnyModel<AttributionWidgetTraits>;
@@ -174,4 +176,32 @@ export function traits(extra: Partial<AttributionWidgetTraits> = {}): Attributio
     activity: activity("idle"),
     ...extra,
   };
+}
+
+type Slot = (sender: unknown, value: string) => void;
+
+/** A stand-in for a Lumino signal. */
+export class FakeSignal {
+  slots = new Set<Slot>();
+  connect(slot: Slot): boolean {
+    this.slots.add(slot);
+    return true;
+  }
+  disconnect(slot: Slot): boolean {
+    return this.slots.delete(slot);
+  }
+  emit(value: string): void {
+    for (const slot of this.slots) slot(this, value);
+  }
+}
+
+/** The parts of @jupyterlab/services' KernelConnection the view watches. */
+export class FakeKernel {
+  status = "idle";
+  statusChanged = new FakeSignal();
+  connectionStatusChanged = new FakeSignal();
+  setStatus(status: string): void {
+    this.status = status;
+    this.statusChanged.emit(status);
+  }
 }

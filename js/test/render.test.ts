@@ -86,6 +86,25 @@ describe("render", () => {
     expect(el.querySelector<HTMLSelectElement>('[data-control="method"]')!.disabled).toBe(true);
   });
 
+  it("goes disconnected when the widget manager's kernel restarts, and lets go of its signals", () => {
+    const model = new FakeModel(traits());
+    const { el, cleanup } = mount(model);
+    const root = el.querySelector<HTMLElement>(".aw-root")!;
+    expect(model.kernel.statusChanged.slots.size).toBe(1);
+    model.kernel.setStatus("busy");
+    expect(root.dataset.connected).toBe("true");
+    model.kernel.setStatus("restarting");
+    expect(root.dataset.connected).toBe("false");
+    expect(root.classList.contains("aw-disconnected")).toBe(true);
+    expect(el.querySelector(".aw-state")?.textContent).toContain("Disconnected");
+    for (const control of el.querySelectorAll<HTMLButtonElement>("button, input, select")) expect(control.disabled).toBe(true);
+    el.querySelector<HTMLButtonElement>('.aw-target[data-index="0"]')!.click();
+    expect(model.saved).toEqual([]); // nothing is sent to a kernel that is gone
+    cleanup();
+    expect(model.kernel.statusChanged.slots.size).toBe(0);
+    expect(model.kernel.connectionStatusChanged.slots.size).toBe(0);
+  });
+
   it("follows changes made from Python", () => {
     const model = new FakeModel(traits());
     const { el } = mount(model);

@@ -3,7 +3,7 @@
 import time
 
 import pytest
-from _jupyter import kernel_exec, save_screenshot
+from _jupyter import WAIT_KERNEL_JS, kernel_exec, save_screenshot
 from test_widget_in_browser import root_selector, show_widget
 
 pytestmark = pytest.mark.browser
@@ -62,3 +62,46 @@ def test_progress_bar_and_cancel_button(nb):
         timeout=30_000,
     )
     assert root.locator(".aw-title").inner_text() == "Integrated Gradients"
+
+
+RESTART_KERNEL_JS = """
+async () => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  await panel.sessionContext.session.kernel.restart();
+}
+"""
+
+RERUN_SETUP_JS = """
+async () => {
+  const notebook = window.jupyterapp.shell.currentWidget.content;
+  notebook.activeCellIndex = 0;
+  await window.jupyterapp.commands.execute("notebook:run-cell");
+}
+"""
+
+
+def test_kernel_restart_shows_disconnected_and_disables_the_controls(nb):
+    """Runs last in this module: it restarts the session's kernel, then runs the setup cell again."""
+    tag = "restart"
+    root = show_widget(nb, tag, f"w_{tag} = AttributionWidget(model, x_test[5], labels=LABELS)\nw_{tag}")
+    assert root.get_attribute("data-connected") == "true"
+    try:
+        nb.page.evaluate(RESTART_KERNEL_JS)
+        nb.page.wait_for_function(
+            "(sel) => document.querySelector(sel).dataset.connected === 'false'",
+            arg=root_selector(tag),
+            timeout=30_000,
+        )
+        state = root.locator(".aw-state")
+        assert state.get_attribute("data-state") == "disconnected"
+        assert "Disconnected from the kernel" in state.inner_text()
+        controls = root.locator("button, input, select")
+        assert controls.count() > 5
+        assert all(controls.nth(i).is_disabled() for i in range(controls.count()))
+        # The last heatmap stays, greyed: the user still sees what it showed.
+        assert "aw-disconnected" in (root.get_attribute("class") or "")
+        save_screenshot(root, f"{nb.app}-disconnected")
+    finally:
+        nb.page.wait_for_function(WAIT_KERNEL_JS, timeout=90_000, polling=250)
+        nb.page.evaluate(RERUN_SETUP_JS)
+        kernel_exec(nb.page, "print(model is not None)")

@@ -18,10 +18,26 @@ export type Listener<K> = (changed: Set<K>) => void;
 
 type ResultOf<T extends ComputeTraits> = NonNullable<T["result"]>;
 
-/** The ipywidgets model behind anywidget's proxy knows whether its comm is alive. */
+/** The ipywidgets model behind anywidget's proxy knows whether its comm is alive (where the proxy passes it). */
 interface CommAware {
   comm_live?: boolean;
 }
+
+/** A Lumino signal, as JupyterLab's kernel connection exposes them. */
+interface SignalLike {
+  connect(slot: (sender: unknown, value: string) => void): boolean;
+  disconnect(slot: (sender: unknown, value: string) => void): boolean;
+}
+
+/** What the view needs of the widget manager's kernel connection (JupyterLab and Notebook 7). */
+interface KernelLike {
+  status?: string;
+  statusChanged?: SignalLike;
+  connectionStatusChanged?: SignalLike;
+}
+
+// A kernel in one of these states has lost (or is about to lose) every widget it held.
+const GONE_STATUSES = new Set(["restarting", "autorestarting", "dead", "terminating", "disconnected"]);
 
 /** What views shared by every widget (progress, errors, state attributes) read: the protocol part of any store. */
 export interface ProtocolState {
@@ -72,7 +88,28 @@ export class Store<T extends ComputeTraits, L extends object = Record<never, nev
       model.on(event, onComm);
       this.unbind.push(() => model.off(event, onComm));
     }
+    this.watchKernel();
     this.acceptResult(model.get("result") as ResultOf<T> | null);
+  }
+
+  /**
+   * ipywidgets marks its models dead on a kernel restart by setting `comm_live = false` without an event, and
+   * anywidget's proxy does not pass `comm_live` through; so the view follows the kernel connection that the
+   * widget manager holds: when that kernel restarts, dies or loses its connection, this widget is gone with it.
+   */
+  private watchKernel(): void {
+    const manager = (this.model as unknown as { widget_manager?: { kernel?: KernelLike } }).widget_manager;
+    const kernel = manager?.kernel;
+    if (!kernel) return;
+    const onStatus = (_sender: unknown, status: string) => {
+      if (GONE_STATUSES.has(status)) this.disconnect();
+    };
+    for (const signal of [kernel.statusChanged, kernel.connectionStatusChanged]) {
+      if (!signal?.connect) continue;
+      signal.connect(onStatus);
+      this.unbind.push(() => signal.disconnect(onStatus));
+    }
+    if (kernel.status === "dead") this.disconnect();
   }
 
   get<K extends keyof T>(key: K): T[K] {
