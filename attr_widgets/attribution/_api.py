@@ -27,6 +27,7 @@ from ._request import MethodOutput, Request
 from ._result import Attribution
 from ._scorer import Scorer
 from ._validation import (
+    all_finite,
     check_finite_result,
     check_inputs,
     check_internal_batch_size,
@@ -226,7 +227,9 @@ def _attribute(
 
     # Train mode is the caller's choice: warn (once per model) and keep it, but run every forward on private
     # copies of the buffers so that BatchNorm's running statistics never change (see with_private_buffers).
-    warn_if_training(model)
+    training = any(module.training for module in model.modules())
+    if training:
+        warn_if_training(model)
     single_pass = _whole_batch_single_pass(spec, x.shape[0], internal_batch_size)
 
     def first_forward_and_method() -> tuple[Scorer, torch.Tensor, MethodOutput]:
@@ -251,7 +254,7 @@ def _attribute(
                 raise
             raise ValueError(diagnosis) from error
         logits = graph_logits.detach()
-        if not torch.isfinite(logits).all():
+        if not all_finite(logits):
             raise ValueError("model: the selected output contains NaN/Inf at these inputs.")
         scorer.target = resolve_target(target, logits)
         with torch.no_grad():
@@ -279,7 +282,9 @@ def _attribute(
         return scorer, outputs, result
 
     with preserved_model(model, restore_buffers=False):
-        scorer, outputs, result = with_private_buffers(model, first_forward_and_method)
+        scorer, outputs, result = (
+            with_private_buffers(model, first_forward_and_method) if training else first_forward_and_method()
+        )
 
     values = result.values.detach()
     check_finite_result(values, method)

@@ -5,7 +5,8 @@ in-place update such as ``optimizer.step()`` or ``load_state_dict`` bumps a vers
 ``param.data`` change the norm), the modules' train/eval flags, a hash of the input bytes and the settings.
 Returning to an earlier setting in a widget is then free, and changing the weights invalidates the entry.
 
-Models with dropout or BatchNorm in training mode are not cached: dropout makes every result a fresh random draw.
+Models with dropout or BatchNorm in training mode are not cached: dropout makes every result a fresh random
+draw.
 A cached result whose tensors the caller changed in place (``a.values.mul_(0)``) is a miss, detected by the
 tensors' version counters recorded when it was stored.
 """

@@ -42,11 +42,15 @@ def hook_counts(model: nn.Module) -> dict[str, int]:
     return counts
 
 
-def _hook_snapshot(model: nn.Module) -> dict[int, dict[str, set[int]]]:
-    return {
-        id(module): {name: set((getattr(module, name, None) or {}).keys()) for name in HOOK_DICT_NAMES}
-        for module in model.modules()
-    }
+def _hook_snapshot(modules: list[nn.Module]) -> dict[int, dict[str, set[int]]]:
+    # Only the non-empty dictionaries: most modules have no hooks, and this runs on every attribution.
+    snapshot: dict[int, dict[str, set[int]]] = {}
+    for module in modules:
+        attributes = module.__dict__
+        present = {name: set(hooks) for name in HOOK_DICT_NAMES if (hooks := attributes.get(name))}
+        if present:
+            snapshot[id(module)] = present
+    return snapshot
 
 
 # Hooks defined in these packages are attribution machinery; others belong to the model (Hugging Face models
@@ -63,10 +67,11 @@ def _hook_package(hook: object) -> str:
 def _remove_new_hooks(model: nn.Module, snapshot: dict[int, dict[str, set[int]]]) -> None:
     for module in model.modules():
         before = snapshot.get(id(module), {})
+        attributes = module.__dict__
         for name in HOOK_DICT_NAMES:
-            hooks = getattr(module, name, None)
-            if not hooks:
-                continue
+            hooks = attributes.get(name)
+            if not hooks or hooks.keys() == before.get(name):
+                continue  # nothing added (the common case)
             added = [key for key in hooks if key not in before.get(name, set())]
             owners = {key: _hook_package(hooks[key]) for key in added if not isinstance(hooks[key], bool)}
             for key in added:
@@ -96,20 +101,22 @@ def preserved_model(model: nn.Module, *, restore_buffers: bool = True) -> Iterat
     """
     modules = list(model.modules())
     training = [(module, module.training) for module in modules]
-    params = list(model.parameters())
+    # One traversal for everything (parameters shared between modules counted once): this runs per call.
+    params = dict.fromkeys(p for m in modules for p in m._parameters.values() if p is not None)
     requires_grad = [(p, p.requires_grad, p.grad) for p in params]
     buffers = []
     if restore_buffers and any(flag for _, flag in training):
         # Forward passes in train mode update running statistics; keep a copy to write back.
         buffers = [(b, b.detach().clone()) for b in model.buffers()]
-    hooks = _hook_snapshot(model)
+    hooks = _hook_snapshot(modules)
     try:
         yield model
     finally:
         _remove_new_hooks(model, hooks)
         for module, flag in training:
             # Set the flag directly: ``module.train(flag)`` would recurse and override the children's flags.
-            module.training = flag
+            if module.training != flag:
+                module.training = flag
         for param, flag, grad in requires_grad:
             if param.requires_grad != flag:
                 param.requires_grad_(flag)

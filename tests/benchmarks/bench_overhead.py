@@ -62,15 +62,18 @@ def digits_cnn() -> nn.Module:
     )
 
 
-def median_ms(function: Callable[[], object], repeats: int, warmup: int) -> float:
+def interleaved_ms(functions: dict[str, Callable[[], object]], repeats: int, warmup: int) -> dict[str, float]:
+    """Median milliseconds of each function, timed round-robin: drift in machine load hits all alike."""
     for _ in range(warmup):
-        function()
-    times = []
+        for function in functions.values():
+            function()
+    times: dict[str, list[float]] = {name: [] for name in functions}
     for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - start)
+    return {name: 1000 * statistics.median(values) for name, values in times.items()}
 
 
 def bare_gradient(model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -83,31 +86,29 @@ def rows(name: str, model: nn.Module, x: torch.Tensor, repeats: int, warmup: int
     model.eval()
     with torch.no_grad():
         target = model(x).argmax(dim=1)
-    bare = median_ms(lambda: bare_gradient(model, x, target), repeats, warmup)
-    lines = []
+    functions: dict[str, Callable[[], object]] = {"bare": lambda: bare_gradient(model, x, target)}
     for method in METHODS:
-
-        def ours(method: str = method) -> object:
-            return attribute(model, x, method=method, target=target, cache=False)
-
-        def cached(method: str = method) -> object:
-            return attribute(model, x, method=method, target=target)
-
-        ours_ms = median_ms(ours, repeats, warmup)
-        clear_cache()
-        hit_ms = median_ms(cached, repeats, warmup)
-        lines.append(
-            f"{name:<12} {method:<18} {bare:>9.3f} {ours_ms:>9.3f} {ours_ms / bare:>6.2f} {hit_ms:>10.3f}"
-        )
-    ig_repeats = max(3, repeats // 10)
-    ig = median_ms(
-        lambda: attribute(model, x, method="integrated_gradients", target=target, n_steps=50, cache=False),
-        ig_repeats,
+        functions[method] = lambda m=method: attribute(model, x, method=m, target=target, cache=False)
+        functions[f"{method} hit"] = lambda m=method: attribute(model, x, method=m, target=target)
+    clear_cache()
+    ms = interleaved_ms(functions, repeats, warmup)
+    bare = ms["bare"]
+    lines = [
+        f"{name:<12} {method:<18} {bare:>9.3f} {ms[method]:>9.3f} {ms[method] / bare:>6.2f} "
+        f"{ms[method + ' hit']:>10.3f}"
+        for method in METHODS
+    ]
+    ig_ms = interleaved_ms(
+        {
+            "ig": lambda: attribute(
+                model, x, method="integrated_gradients", target=target, n_steps=50, cache=False
+            ),
+            "xg": lambda: attribute(model, x, method="x_gradient", target=target, cache=False),
+        },
+        max(3, repeats // 10),
         1,
     )
-    xg = median_ms(
-        lambda: attribute(model, x, method="x_gradient", target=target, cache=False), repeats, warmup
-    )
+    ig, xg = ig_ms["ig"], ig_ms["xg"]
     lines.append(f"{name:<12} {'x_gradient vs IG-50':<18} {ig:>9.3f} {xg:>9.3f} {ig / xg:>6.1f}x")
     return lines
 
