@@ -76,11 +76,14 @@ def _settings(
     return settings
 
 
-def _match_parameter_dtype(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def _match_parameter_dtype(model: nn.Module, x: torch.Tensor, first: torch.Tensor | None) -> torch.Tensor:
     """Float inputs are cast to the dtype of the model's floating parameters (float16/64 vs float32)."""
     if not x.is_floating_point():
         return x
-    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
+    if first is not None and first.is_floating_point():
+        dtype: torch.dtype | None = first.dtype  # the common case, without another walk over the parameters
+    else:
+        dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
     return x if dtype is None or dtype == x.dtype else x.to(dtype)
 
 
@@ -212,9 +215,10 @@ def _attribute(
     elif spec.needs_layer:
         raise ValueError(f"method={method!r} needs layer=: a submodule of the model or its dotted name.")
 
-    device = model_device(model)
+    first_parameter = next(iter(model.parameters()), None)
+    device = model_device(model) if first_parameter is None else first_parameter.device
     x = check_inputs(inputs, device, floating=not spec.integer_inputs)
-    x = _match_parameter_dtype(model, x)
+    x = _match_parameter_dtype(model, x, first_parameter)
     names, batched, static = split_forward_kwargs(common["forward_kwargs"], x.shape[0])
     batched = tuple(t.to(device) for t in batched)
 

@@ -38,7 +38,7 @@ def tensor_fingerprint(tensor: torch.Tensor) -> tuple:
     data = tensor.detach()
     if data.device.type != "cpu":
         data = data.cpu()
-    raw = memoryview(data.contiguous().reshape(-1).view(torch.uint8).numpy())  # hashed without a copy
+    raw = data.contiguous().reshape(-1).view(torch.uint8).numpy().data  # a memoryview: hashed, not copied
     return (
         "tensor",
         tuple(tensor.shape),
@@ -55,11 +55,15 @@ def model_state_key(model: nn.Module) -> tuple:
     ``nn.init``), on replaced tensors and on mode or ``requires_grad`` changes; not on writes through
     ``param.data``, which has a version counter of its own.
     """
-    tensors = [*model.parameters(), *model.buffers()]
+    # One traversal of the modules (this runs on every x_gradient call): their own tensors, shared ones once.
+    modules = list(model.modules())
+    tensors = dict.fromkeys(
+        t for m in modules for t in (*m._parameters.values(), *m._buffers.values()) if t is not None
+    )
     return (
         id(model),
         tuple((t._version, t.data_ptr(), t.requires_grad) for t in tensors),
-        tuple(module.training for module in model.modules()),
+        tuple(module.training for module in modules),
     )
 
 
