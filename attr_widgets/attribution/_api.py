@@ -130,7 +130,10 @@ def attribute(
     """Attribute the target score of ``model`` on ``inputs`` with ``method``; see ``methods()`` for the names.
 
     Args:
-        model: the network; never mutated (hooks, modes, requires_grad, buffers restored, also on error).
+        model: the network; never mutated (hooks, modes, requires_grad, .grad restored, also on error). Its
+            modes are used as they are: with dropout or BatchNorm in training mode a UserWarning (once per
+            model) says the results are random and batch-dependent, forwards use private copies of the
+            buffers (running statistics unchanged), and such results are not cached.
         inputs: a batch ``[B, ...]`` (float; token ids for layer methods), moved to the model's device;
             float inputs are cast to the dtype of the model's parameters (e.g. float64 inputs for a float32
             model), silently, since the attribution is only defined for the model's own arithmetic.
