@@ -13,7 +13,7 @@ from .._torch import model_lock
 from . import _cache, _methods  # noqa: F401  (_methods registers the method families)
 from ._batching import saved_bytes_per_row
 from ._layer_path import LayerTap
-from ._model_state import model_device, preserved_model
+from ._model_state import model_device, preserved_model, warn_if_training, with_private_buffers
 from ._outputs import (
     OutputSelector,
     Target,
@@ -23,10 +23,11 @@ from ._outputs import (
 )
 from ._quadrature import RULES, min_steps
 from ._registry import COMMON_OPTIONS, MethodSpec, specs
-from ._request import Request
+from ._request import MethodOutput, Request
 from ._result import Attribution
 from ._scorer import Scorer
 from ._validation import (
+    all_finite,
     check_finite_result,
     check_inputs,
     check_internal_batch_size,
@@ -75,17 +76,33 @@ def _settings(
     return settings
 
 
-def _match_parameter_dtype(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def _match_parameter_dtype(model: nn.Module, x: torch.Tensor, first: torch.Tensor | None) -> torch.Tensor:
     """Float inputs are cast to the dtype of the model's floating parameters (float16/64 vs float32)."""
     if not x.is_floating_point():
         return x
-    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
+    if first is not None and first.is_floating_point():
+        dtype: torch.dtype | None = first.dtype  # the common case, without another walk over the parameters
+    else:
+        dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
     return x if dtype is None or dtype == x.dtype else x.to(dtype)
 
 
-def _expected_rows(spec: MethodSpec, batch: int, n_steps: object, options: dict[str, Any]) -> int:
+def _whole_batch_single_pass(spec: MethodSpec, batch: int, internal_batch_size: int | str | None) -> bool:
+    """Whether the method's one gradient can come from the graph of the first (whole-batch) forward.
+
+    That forward already holds the whole batch's activations, so chunking the gradient would save no memory;
+    only an explicit ``internal_batch_size`` below the batch asks for chunked gradient passes.
+    """
+    return spec.single_pass and not (isinstance(internal_batch_size, int) and internal_batch_size < batch)
+
+
+def _expected_rows(
+    spec: MethodSpec, batch: int, n_steps: object, options: dict[str, Any], single_pass: bool
+) -> int:
     """Best estimate of the model rows an attribution runs, for ``progress`` (refined as calls happen)."""
     rows = batch  # the first forward on the inputs
+    if single_pass:
+        return rows + (1 if spec.has_delta else 0)  # the gradient reuses it; f(0) is one row
     if spec.path or spec.needs_layer:
         rows += batch * (n_steps if isinstance(n_steps, int) else 2 * min_steps("gausslegendre") * 16)
     else:
@@ -113,7 +130,10 @@ def attribute(
     """Attribute the target score of ``model`` on ``inputs`` with ``method``; see ``methods()`` for the names.
 
     Args:
-        model: the network; never mutated (hooks, modes, requires_grad, buffers restored, also on error).
+        model: the network; never mutated (hooks, modes, requires_grad, .grad restored, also on error). Its
+            modes are used as they are: with dropout or BatchNorm in training mode a UserWarning (once per
+            model) says the results are random and batch-dependent, forwards use private copies of the
+            buffers (running statistics unchanged), and such results are not cached.
         inputs: a batch ``[B, ...]`` (float; token ids for layer methods), moved to the model's device;
             float inputs are cast to the dtype of the model's parameters (e.g. float64 inputs for a float32
             model), silently, since the attribution is only defined for the model's own arithmetic.
@@ -198,9 +218,10 @@ def _attribute(
     elif spec.needs_layer:
         raise ValueError(f"method={method!r} needs layer=: a submodule of the model or its dotted name.")
 
-    device = model_device(model)
+    first_parameter = next(iter(model.parameters()), None)
+    device = model_device(model) if first_parameter is None else first_parameter.device
     x = check_inputs(inputs, device, floating=not spec.integer_inputs)
-    x = _match_parameter_dtype(model, x)
+    x = _match_parameter_dtype(model, x, first_parameter)
     names, batched, static = split_forward_kwargs(common["forward_kwargs"], x.shape[0])
     batched = tuple(t.to(device) for t in batched)
 
@@ -211,23 +232,36 @@ def _attribute(
     if cached is not None:
         return cached
 
-    with preserved_model(model):
+    # Train mode is the caller's choice: warn (once per model) and keep it, but run every forward on private
+    # copies of the buffers so that BatchNorm's running statistics never change (see with_private_buffers).
+    training = any(module.training for module in model.modules())
+    if training:
+        warn_if_training(model)
+    single_pass = _whole_batch_single_pass(spec, x.shape[0], internal_batch_size)
+
+    def first_forward_and_method() -> tuple[Scorer, torch.Tensor, MethodOutput]:
         scorer = Scorer(model, output, torch.empty(0), names, batched, static, progress=common["progress"])
-        scorer.total_rows = _expected_rows(spec, x.shape[0], n_steps, options)
+        scorer.total_rows = _expected_rows(spec, x.shape[0], n_steps, options, single_pass)
         probe = x.detach().requires_grad_(True) if x.is_floating_point() else x
         # Layer paths need the layer's activations on x: capture them in this forward instead of another.
         tap = LayerTap(layer_module) if layer_module is not None and spec.path else None
         try:
             with torch.enable_grad(), tap.attached() if tap is not None else nullcontext():
-                logits, bytes_per_row = saved_bytes_per_row(model, lambda: scorer.logits(probe), x.shape[0])
+                if single_pass:
+                    # No chunk sizes to choose: skip the memory probe (a Python call per saved tensor).
+                    graph_logits, bytes_per_row = scorer.logits(probe), 0.0
+                else:
+                    graph_logits, bytes_per_row = saved_bytes_per_row(
+                        model, lambda: scorer.logits(probe), x.shape[0]
+                    )
         except Exception as error:
             # Only when the model fails: explain the common shape mistakes (no batch dim, channels last).
             diagnosis = diagnose_inputs(model, x)
             if diagnosis is None:
                 raise
             raise ValueError(diagnosis) from error
-        logits = logits.detach()
-        if not torch.isfinite(logits).all():
+        logits = graph_logits.detach()
+        if not all_finite(logits):
             raise ValueError("model: the selected output contains NaN/Inf at these inputs.")
         scorer.target = resolve_target(target, logits)
         with torch.no_grad():
@@ -247,9 +281,17 @@ def _attribute(
             common=common,
             bytes_per_row=bytes_per_row,
             layer_activations=None if tap is None else tap.captured,
+            first_pass=(probe, graph_logits) if single_pass else None,
         )
+        del graph_logits  # the request holds the graph only until the method takes its gradient
         result = spec.run(request)
         scorer.finish()
+        return scorer, outputs, result
+
+    with preserved_model(model, restore_buffers=False):
+        scorer, outputs, result = (
+            with_private_buffers(model, first_forward_and_method) if training else first_forward_and_method()
+        )
 
     values = result.values.detach()
     check_finite_result(values, method)

@@ -4,6 +4,11 @@ The key holds the model's identity, the version counter, storage and norm of eve
 in-place update such as ``optimizer.step()`` or ``load_state_dict`` bumps a version; writes through
 ``param.data`` change the norm), the modules' train/eval flags, a hash of the input bytes and the settings.
 Returning to an earlier setting in a widget is then free, and changing the weights invalidates the entry.
+
+Models with dropout or BatchNorm in training mode are not cached: dropout makes every result a fresh random
+draw.
+A cached result whose tensors the caller changed in place (``a.values.mul_(0)``) is a miss, detected by the
+tensors' version counters recorded when it was stored.
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from ._model_state import train_mode_modules
+
 MAX_ENTRIES = 32
 
-_entries: OrderedDict[Hashable, tuple[weakref.ReferenceType, Any]] = OrderedDict()
+_entries: OrderedDict[Hashable, tuple[weakref.ReferenceType, Any, tuple]] = OrderedDict()
 
 
 class Uncacheable(Exception):
@@ -31,7 +38,7 @@ def tensor_fingerprint(tensor: torch.Tensor) -> tuple:
     data = tensor.detach()
     if data.device.type != "cpu":
         data = data.cpu()
-    raw = data.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+    raw = data.contiguous().reshape(-1).view(torch.uint8).numpy().data  # a memoryview: hashed, not copied
     return (
         "tensor",
         tuple(tensor.shape),
@@ -41,19 +48,35 @@ def tensor_fingerprint(tensor: torch.Tensor) -> tuple:
     )
 
 
-def model_fingerprint(model: nn.Module) -> tuple:
-    """Identity and state versions of the model: changes whenever weights, buffers or modes change."""
-    tensors = [*model.parameters(), *model.buffers()]
-    floating = [t.detach() for t in tensors if t.is_floating_point() and t.numel()]
-    # Version counters miss writes through ``param.data`` (a separate version counter); the norms catch
-    # those at the cost of one read of the weights, cheap next to the forward passes of an attribution.
-    norms = torch.stack([torch.linalg.vector_norm(t.float()) for t in floating]).tolist() if floating else []
+def model_state_key(model: nn.Module) -> tuple:
+    """Identity, version counters, storages and modes: no read of the weights (microseconds).
+
+    Changes on in-place updates of parameters and buffers (``optimizer.step()``, ``load_state_dict``,
+    ``nn.init``), on replaced tensors and on mode or ``requires_grad`` changes; not on writes through
+    ``param.data``, which has a version counter of its own.
+    """
+    # One traversal of the modules (this runs on every x_gradient call): their own tensors, shared ones once.
+    modules = list(model.modules())
+    tensors = dict.fromkeys(
+        t for m in modules for t in (*m._parameters.values(), *m._buffers.values()) if t is not None
+    )
     return (
         id(model),
         tuple((t._version, t.data_ptr(), t.requires_grad) for t in tensors),
-        tuple(norms),
-        tuple(module.training for module in model.modules()),
+        tuple(module.training for module in modules),
     )
+
+
+def model_fingerprint(model: nn.Module) -> tuple:
+    """:func:`model_state_key` plus the norm of every floating tensor, which catches ``param.data`` writes."""
+    tensors = [*model.parameters(), *model.buffers()]
+    floating = [t.detach() for t in tensors if t.is_floating_point() and t.numel()]
+    # One fused read of all weights (``_foreach_norm``), cheap next to the forward passes of an attribution.
+    by_dtype: dict[torch.dtype, list[torch.Tensor]] = {}
+    for tensor in floating:
+        by_dtype.setdefault(tensor.dtype, []).append(tensor)
+    norms = [norm for group in by_dtype.values() for norm in torch._foreach_norm(group)]
+    return (*model_state_key(model), tuple(torch.stack([n.float() for n in norms]).tolist()) if norms else ())
 
 
 def _hashable(value: Any) -> Hashable:
@@ -70,20 +93,30 @@ def _hashable(value: Any) -> Hashable:
 
 
 def make_key(model: nn.Module, inputs: torch.Tensor, settings: Mapping[str, Any]) -> Hashable | None:
-    """The cache key, or None when some setting cannot be fingerprinted."""
+    """The cache key, or None when some setting cannot be fingerprinted or dropout / BatchNorm is training."""
+    if train_mode_modules(model):
+        return None  # every call is a fresh random draw (dropout) or depends on the batch (BatchNorm)
     try:
         return (model_fingerprint(model), tensor_fingerprint(inputs), _hashable(settings))
     except Uncacheable:
         return None
 
 
+def _versions(value: Any) -> tuple:
+    """Version counters of the tensors of a result (its fields and ``info``): in-place writes bump them."""
+    fields = vars(value) if hasattr(value, "__dict__") else {}
+    info = fields.get("info") or {}
+    tensors = [v for v in (*fields.values(), *info.values()) if isinstance(v, torch.Tensor)]
+    return tuple((id(t), t._version) for t in tensors)
+
+
 def lookup(model: nn.Module, key: Hashable | None) -> Any | None:
     """The cached result for ``key`` (moved to the front), or None."""
     if key is None or key not in _entries:
         return None
-    ref, value = _entries[key]
-    if ref() is not model:
-        del _entries[key]
+    ref, value, versions = _entries[key]
+    if ref() is not model or _versions(value) != versions:
+        del _entries[key]  # model gone, or the caller changed the returned tensors in place
         return None
     _entries.move_to_end(key)
     return value
@@ -93,7 +126,7 @@ def store(model: nn.Module, key: Hashable | None, value: Any) -> None:
     """Remember ``value`` under ``key``, evicting the least recently used entries beyond ``MAX_ENTRIES``."""
     if key is None:
         return
-    _entries[key] = (weakref.ref(model), value)
+    _entries[key] = (weakref.ref(model), value, _versions(value))
     _entries.move_to_end(key)
     while len(_entries) > MAX_ENTRIES:
         _entries.popitem(last=False)

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ._batching import AttributionWarning
-from ._cache import model_fingerprint
+from ._cache import model_state_key
 from ._model_state import quiet_captum
 from ._registry import (
     GRADIENT_AXIOMS,
@@ -26,6 +26,9 @@ from .xdnn import is_homogeneous
 
 def _gradients(request: Request) -> torch.Tensor:
     """∇f(x) for the whole batch, in chunks of examples when the memory plan asks for it."""
+    whole = request.first_pass_gradient()
+    if whole is not None:
+        return whole
     grads = torch.empty_like(request.inputs)
     runner = request.runner(request.batch)
 
@@ -43,6 +46,7 @@ def _gradients(request: Request) -> torch.Tensor:
     description="Gradient of the target score w.r.t. the input (Simonyan et al.); abs=True gives |gradient|.",
     options={"abs": False},
     axioms=GRADIENT_AXIOMS,
+    single_pass=True,
     captum="Saliency",
 )
 def saliency(request: Request) -> MethodOutput:
@@ -57,6 +61,7 @@ def saliency(request: Request) -> MethodOutput:
     description="Input times gradient, x·∇f(x) (Shrikumar et al.).",
     options={},
     axioms=INPUT_X_GRADIENT_AXIOMS,
+    single_pass=True,
     captum="InputXGradient",
 )
 def input_x_gradient(request: Request) -> MethodOutput:
@@ -69,7 +74,9 @@ _homogeneity_verdicts: weakref.WeakKeyDictionary[nn.Module, tuple[tuple, bool]] 
 
 
 def _check_homogeneous(request: Request) -> bool:
-    fingerprint = (model_fingerprint(request.model), repr(request.scorer.output))
+    # The cheap state key (versions, storages, modes), not the weight norms: homogeneity is structural, and a
+    # write through ``param.data`` that breaks it is rare enough not to pay a read of all weights per call.
+    fingerprint = (model_state_key(request.model), repr(request.scorer.output))
     known = _homogeneity_verdicts.get(request.model)
     if known is not None and known[0] == fingerprint:
         return known[1]
@@ -86,6 +93,7 @@ def _check_homogeneous(request: Request) -> bool:
     options={"check_homogeneous": True},
     axioms=X_GRADIENT_AXIOMS,
     has_delta=True,
+    single_pass=True,
 )
 def x_gradient(request: Request) -> MethodOutput:
     """x·∇F(x) with the zero baseline, checking homogeneity first."""
@@ -97,8 +105,7 @@ def x_gradient(request: Request) -> MethodOutput:
             stacklevel=4,
         )
     values = request.inputs * _gradients(request)
-    zeros = torch.zeros_like(request.inputs)
-    return MethodOutput(values, request.baseline_scores(zeros), "zeros")
+    return MethodOutput(values, request.zero_baseline_scores(), "zeros")
 
 
 _NOISE_OPTIONS = {"nt_samples": 25, "noise_level": 0.15, "stdevs": None, "abs": False}

@@ -106,6 +106,9 @@ class MethodSpec:
     uses_baseline: bool = False
     path: bool = False
     integer_inputs: bool = False
+    # One gradient of the target scores at the inputs, nothing else: attribute() hands the method the graph
+    # of its first forward (Request.first_pass_gradient) instead of paying for a second forward.
+    single_pass: bool = False
     captum: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 

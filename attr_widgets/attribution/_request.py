@@ -12,8 +12,10 @@ import torch
 from torch import nn
 
 from ._baselines import make_baseline
-from ._batching import ChunkRunner, plan_rows
-from ._scorer import Scorer
+from ._batching import ChunkRunner, OutOfMemoryError, plan_rows
+from ._model_state import any_training
+from ._outputs import gather_scores
+from ._scorer import Scorer, score_gradient
 
 
 @dataclass
@@ -34,6 +36,9 @@ class Request:
     common: dict[str, Any]
     bytes_per_row: float
     layer_activations: torch.Tensor | None = None  # the layer's output on the inputs (layer path methods)
+    # (probe, selected output with its autograd graph) of attribute()'s first forward, for single-pass
+    # methods on the whole batch; consumed (and the graph freed) by first_pass_gradient().
+    first_pass: tuple[torch.Tensor, torch.Tensor] | None = None
 
     @property
     def batch(self) -> int:
@@ -58,6 +63,38 @@ class Request:
     def runner(self, total_rows: int) -> ChunkRunner:
         """A chunk runner sized for ``total_rows`` rows."""
         return ChunkRunner(self.rows(total_rows))
+
+    def first_pass_gradient(self) -> torch.Tensor | None:
+        """∇ of the target scores w.r.t. the inputs from the first forward's graph, or None.
+
+        None when there is no such graph (chunked requests, multi-pass methods) or when the backward runs out
+        of memory: the caller then computes the gradient itself, in chunks that halve on out-of-memory.
+        """
+        if self.first_pass is None:
+            return None
+        probe, logits = self.first_pass
+        self.first_pass = None  # one use: drop the references so that the graph is freed with the gradient
+        try:
+            with torch.enable_grad():  # the caller may be under no_grad (e.g. Captum's sensitivity metric)
+                return score_gradient(gather_scores(logits, self.scorer.target, None), probe)
+        except OutOfMemoryError:
+            del logits
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            return None
+
+    def zero_baseline_scores(self) -> torch.Tensor:
+        """``f(0)`` per example (no gradient), for the zero baseline.
+
+        In eval mode, without per-example forward arguments and with class-index targets, every example has
+        the same ``f(0)``: one zero row is run and its output shared, instead of a whole batch of zeros.
+        """
+        zeros = torch.zeros_like(self.inputs)
+        if self.scorer.batched_kwargs or self.scorer.callable_target or any_training(self.model):
+            return self.baseline_scores(zeros)
+        with torch.no_grad():
+            row = self.scorer.logits(zeros[:1])
+            return gather_scores(row.expand(self.batch, *row.shape[1:]), self.scorer.target, None).detach()
 
     def input_baseline(self) -> torch.Tensor:
         """The input-shaped baseline of the request (float inputs), built with the common baseline options."""

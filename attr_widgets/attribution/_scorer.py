@@ -99,14 +99,18 @@ def input_gradients(scorer: Scorer, points: torch.Tensor, rows: torch.Tensor | N
     """∇ of the target score w.r.t. ``points`` (one row per example), with a clear error if there is none."""
     points = points.detach().requires_grad_(True)
     with torch.enable_grad():
-        scores = scorer(points, rows)
-        if not scores.requires_grad:
-            raise ValueError(
-                "model: the selected output does not depend differentiably on the inputs (no gradient); "
-                "check "
-                "output= / target= or use a perturbation method (occlusion, feature_ablation)."
-            )
-        (grad,) = torch.autograd.grad(scores.sum(), points, allow_unused=True)
+        return score_gradient(scorer(points, rows), points)
+
+
+def score_gradient(scores: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """∇ of ``scores.sum()`` w.r.t. ``points`` only (``autograd.grad``: parameters' ``.grad`` untouched)."""
+    if not scores.requires_grad:
+        raise ValueError(
+            "model: the selected output does not depend differentiably on the inputs (no gradient); "
+            "check "
+            "output= / target= or use a perturbation method (occlusion, feature_ablation)."
+        )
+    (grad,) = torch.autograd.grad(scores.sum(), points, allow_unused=True)
     if grad is None:
         raise ValueError("model: the target score does not depend on the inputs (gradient is None).")
     return grad

@@ -12,6 +12,15 @@ from .._torch import resolve_layer as resolve_layer  # re-exported: moved to att
 from .._torch import unknown_name_error as unknown_name_error
 
 
+def all_finite(tensor: torch.Tensor) -> bool:
+    """Whether every element is finite; one reduction in the common case.
+
+    A NaN or an infinity anywhere makes the sum non-finite, so a finite sum proves the tensor finite; only a
+    non-finite sum (also reached by overflow of large finite values) needs the element-wise check.
+    """
+    return bool(torch.isfinite(tensor.sum())) or bool(torch.isfinite(tensor).all())
+
+
 def check_model(model: object) -> nn.Module:
     """Require a torch.nn.Module."""
     if not isinstance(model, nn.Module):
@@ -33,7 +42,7 @@ def check_inputs(inputs: object, device: torch.device, *, floating: bool = True)
             f"inputs must have a non-empty batch dimension [B, ...], got shape {tuple(inputs.shape)}."
         )
     if inputs.is_floating_point():
-        if not torch.isfinite(inputs).all():
+        if not all_finite(inputs):
             bad = int((~torch.isfinite(inputs)).sum())
             raise ValueError(f"inputs contains {bad} NaN or Inf value(s); attributions need finite inputs.")
     elif floating:
@@ -103,7 +112,7 @@ def check_internal_batch_size(value: object) -> int | str | None:
 
 def check_finite_result(values: torch.Tensor, method: str) -> None:
     """Raise when an attribution came back with NaN/Inf (a non-differentiable or exploding model)."""
-    if values.is_floating_point() and not torch.isfinite(values).all():
+    if values.is_floating_point() and not all_finite(values):
         raise ValueError(
             f"method={method!r} produced NaN/Inf attributions; the model's output is not differentiable "
             "(or overflows) at these inputs."
