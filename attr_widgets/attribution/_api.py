@@ -26,6 +26,7 @@ from ._registry import COMMON_OPTIONS, MethodSpec, specs
 from ._request import Request
 from ._result import Attribution
 from ._scorer import Scorer
+from ._values import detached, per_example_sums
 from ._validation import (
     check_finite_result,
     check_inputs,
@@ -251,12 +252,12 @@ def _attribute(
         result = spec.run(request)
         scorer.finish()
 
-    values = result.values.detach()
+    values = detached(result.values)
     check_finite_result(values, method)
     delta = None
     if spec.has_delta and result.baseline_outputs is not None:
         gap = outputs - result.baseline_outputs
-        delta = values.flatten(1).sum(dim=1).to(gap.dtype) - gap
+        delta = per_example_sums(values).to(gap.dtype) - gap
     attribution = Attribution(
         values=values,
         delta=delta,

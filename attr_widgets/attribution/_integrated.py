@@ -10,6 +10,7 @@ import torch
 
 from ._batching import ChunkRunner
 from ._quadrature import nodes, refinements
+from ._values import per_example_sums
 
 # gradient_fn(points, rows) -> ∇f at points; rows[i] is the example point i belongs to.
 GradientFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -150,7 +151,7 @@ def integrated_gradients_to_tolerance(
         steps[cpu_active] = level.n
         evaluations[cpu_active] += len(level.new_alphas)
         values = estimate[active] * diff[active]
-        delta = values.flatten(1).sum(1) - gap[active]
+        delta = per_example_sums(values) - gap[active]
         active = active[delta.abs() > threshold[active]]
         if len(active) == 0:
             break
