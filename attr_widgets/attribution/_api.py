@@ -26,7 +26,6 @@ from ._registry import COMMON_OPTIONS, MethodSpec, specs
 from ._request import Request
 from ._result import Attribution
 from ._scorer import Scorer
-from ._values import detached, per_example_sums
 from ._validation import (
     check_finite_result,
     check_inputs,
@@ -37,6 +36,7 @@ from ._validation import (
     resolve_layer,
     unknown_name_error,
 )
+from ._values import detached, per_example_sums
 
 
 def _split_options(spec: MethodSpec, given: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

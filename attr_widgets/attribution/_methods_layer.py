@@ -8,10 +8,11 @@ from typing import Any
 import torch
 
 from ._baselines import TOKEN_BASELINE_NAMES, baseline_name, make_baseline
-from ._layer_path import LayerGradients, LayerTap, capture
+from ._layer_path import LayerGradients, LayerTap, capture, pack, unpack
 from ._model_state import quiet_captum
 from ._registry import IG_AXIOMS, NOT_IN_TABLES, register
 from ._request import MethodOutput, Request
+from ._values import as_tuple, single_or_tuple
 
 
 def token_baseline_ids(request: Request, name: str) -> torch.Tensor:
@@ -45,12 +46,24 @@ def _fits(tensor: torch.Tensor, like: torch.Tensor) -> bool:
     return True
 
 
-def _layer_baseline(request: Request, tap: LayerTap, activations: torch.Tensor) -> torch.Tensor:
-    """Baseline activations: the layer on the baseline input, or a tensor given in the layer's shape."""
+def _layer_baseline(
+    request: Request, tap: LayerTap, activations: torch.Tensor, packed: bool = False
+) -> torch.Tensor:
+    """Baseline activations: the layer on the baseline input, or a tensor given in the layer's shape.
+
+    ``packed``: the layer's output is a tuple of tensors, attributed together as one packed tensor (``pack``);
+    its baseline then comes from the baseline input only.
+    """
     baseline = request.baseline
     inputs = request.inputs
     if isinstance(baseline, torch.Tensor):
-        if baseline.is_floating_point() and _fits(baseline, activations) and not _fits(baseline, inputs):
+        in_layer_space = baseline.is_floating_point() and not _fits(baseline, inputs)
+        if in_layer_space and packed:
+            raise ValueError(
+                "baseline: the layer returns a tuple of tensors, so a layer-shaped baseline is ambiguous; "
+                "pass an input-shaped baseline (its activations are the baseline of every tensor)."
+            )
+        if in_layer_space and _fits(baseline, activations):
             return baseline.detach().to(activations.device, activations.dtype).expand_as(activations)
         if inputs.is_floating_point():
             start = make_baseline(baseline, inputs)
@@ -74,7 +87,7 @@ def _layer_baseline(request: Request, tap: LayerTap, activations: torch.Tensor) 
     else:
         start = request.input_baseline()
     baseline_activations, _ = capture(tap, request.scorer, start)
-    return baseline_activations
+    return pack(baseline_activations) if packed else baseline_activations
 
 
 @register(
@@ -109,7 +122,12 @@ def layer_integrated_gradients(request: Request) -> MethodOutput:
         activations = request.layer_activations
         if activations is None:
             activations, _ = capture(tap, request.scorer, request.inputs)
-        starts = _layer_baseline(request, tap, activations)
+        # A tuple-valued layer (Captum attributes each of its tensors): one path through all of them, packed.
+        shapes = tuple(a.shape[1:] for a in activations) if isinstance(activations, tuple) else None
+        if isinstance(activations, tuple):
+            activations = pack(activations)
+        starts = _layer_baseline(request, tap, activations, packed=shapes is not None)
+        tap.packed_shapes = shapes
         gradients = LayerGradients(tap, request.scorer, request.inputs, request.options["layer_strategy"])
         # f at the path's start: the suffix on the baseline activations (equals f(baseline input) when nothing
         # bypasses the layer), so delta measures the quadrature error of this very path.
@@ -117,7 +135,7 @@ def layer_integrated_gradients(request: Request) -> MethodOutput:
             f_start = _suffix_scores(gradients, starts)
         result = path_integral(request, gradients, activations, starts, f_start)
     return MethodOutput(
-        result.values,
+        result.values if shapes is None else unpack(result.values, shapes),
         f_start,
         baseline_name(request.baseline),
         int(result.steps.max()),
@@ -156,17 +174,21 @@ def grad_cam(request: Request) -> MethodOutput:
 
     explainer = LayerGradCam(request.scorer.captum_module(), request.layer)
     with quiet_captum():
-        values = explainer.attribute(
+        raw = explainer.attribute(
             request.inputs,
             target=request.scorer.captum_target(),
             additional_forward_args=request.scorer.captum_extra_args(),
             relu_attributions=bool(request.options["relu_attributions"]),
         )
-    if request.options["interpolate"] and request.inputs.dim() == values.dim() and values.dim() in (3, 4):
-        values = LayerAttribution.interpolate(
-            values, tuple(request.inputs.shape[2:]), interpolate_mode=request.options["interpolate_mode"]
-        )
-    return MethodOutput(values)
+    # A tuple-valued layer gives one map per tensor (as Captum does), each upsampled on its own.
+    maps = []
+    for values in as_tuple(raw):
+        if request.options["interpolate"] and request.inputs.dim() == values.dim() and values.dim() in (3, 4):
+            values = LayerAttribution.interpolate(
+                values, tuple(request.inputs.shape[2:]), interpolate_mode=request.options["interpolate_mode"]
+            )
+        maps.append(values)
+    return MethodOutput(single_or_tuple(maps))
 
 
 def _select_attentions(raw: Any, selector: Any) -> tuple[torch.Tensor, ...]:

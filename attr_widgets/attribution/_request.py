@@ -14,6 +14,7 @@ from torch import nn
 from ._baselines import make_baseline
 from ._batching import ChunkRunner, plan_rows
 from ._scorer import Scorer
+from ._values import Values
 
 
 @dataclass
@@ -95,7 +96,7 @@ class Request:
 class MethodOutput:
     """What a method returns; ``attribute`` turns it into an ``Attribution``."""
 
-    values: torch.Tensor
+    values: Values  # a tensor, or a tuple of tensors for a tuple-valued layer
     baseline_outputs: torch.Tensor | None = None
     baseline_name: str | None = None
     n_steps: int | None = None

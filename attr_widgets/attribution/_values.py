@@ -6,7 +6,7 @@ that sums or checks attributions treats ``[B]`` inputs and tuples alike.
 
 from __future__ import annotations
 
-from typing import Union
+from typing import Any, Union
 
 import torch
 
@@ -30,8 +30,8 @@ def per_example_sums(values: Values) -> torch.Tensor:
     return sum(part.reshape(batch, -1).sum(dim=1) for part in parts)  # type: ignore[return-value]
 
 
-def detached(values: Values) -> Values:
-    """The values without autograd history (each tensor of a tuple)."""
+def detached(values: Values) -> Any:
+    """The values without autograd history (each tensor of a tuple); ``Any`` like ``Attribution.values``."""
     if isinstance(values, tuple):
         return tuple(part.detach() for part in values)
     return values.detach()

@@ -38,9 +38,7 @@ DELTA_METHODS = ["integrated_gradients", "x_gradient", "deeplift", "deeplift_sha
 @pytest.mark.parametrize("method", DELTA_METHODS)
 def test_methods_with_delta_accept_one_dimensional_inputs(method):
     options = {"check_homogeneous": False} if method == "x_gradient" else {}
-    result = attribute(
-        nn.Identity(), torch.tensor([1.0, 2.0]), method=method, output=as_scores, **options
-    )
+    result = attribute(nn.Identity(), torch.tensor([1.0, 2.0]), method=method, output=as_scores, **options)
     # The identity is linear: every method gives x − 0 = x, and completeness holds exactly.
     torch.testing.assert_close(result.values, torch.tensor([1.0, 2.0]))
     assert result.values.shape == (2,) and result.delta.shape == (2,)
@@ -56,7 +54,81 @@ def test_integrated_gradients_on_one_dimensional_inputs_is_hand_computable(n_ste
     # ∫₀¹ 2αx dα · x = x²; Gauss-Legendre is exact on the linear integrand.
     torch.testing.assert_close(result.values, x * x)
     assert result.relative_delta.max() < 1e-9
-    theirs = C.IntegratedGradients(lambda t: Square()(t).reshape(-1, 1)).attribute(
-        x, target=0, n_steps=16
-    )
+    theirs = C.IntegratedGradients(lambda t: Square()(t).reshape(-1, 1)).attribute(x, target=0, n_steps=16)
     torch.testing.assert_close(result.values, theirs)
+
+
+class TwoOutputs(nn.Module):
+    """A layer returning a tuple (h, 2h), or (h, 2h, None): None is passed through, not attributed."""
+
+    def __init__(self, with_none: bool) -> None:
+        super().__init__()
+        self.linear = nn.Linear(4, 4)
+        self.with_none = with_none
+
+    def forward(self, x):
+        h = self.linear(x)
+        return (h, 2 * h, None) if self.with_none else (h, 2 * h)
+
+
+class TupleLayerModel(nn.Module):
+    def __init__(self, with_none: bool = False) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.pair = TwoOutputs(with_none)
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x):
+        a, b = self.pair(x)[:2]
+        return self.head(torch.tanh(a) + b * b)
+
+
+def _tuple_model(with_none: bool = False):
+    model = TupleLayerModel(with_none).double().eval()
+    x = torch.randn(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    return model, x, torch.tensor([0, 2, 1])
+
+
+def test_grad_cam_on_a_tuple_layer_gives_one_map_per_tensor_like_captum():
+    model, x, target = _tuple_model()
+    ours = attribute(model, x, method="grad_cam", layer="pair", target=target)
+    theirs = C.LayerGradCam(model, model.pair).attribute(x, target=target, relu_attributions=True)
+    assert isinstance(ours.values, tuple) and len(ours.values) == 2
+    for mine, reference in zip(ours.values, theirs, strict=True):
+        torch.testing.assert_close(mine, reference)
+
+
+@pytest.mark.parametrize(("n_steps", "batch_size"), [(12, None), (12, 5), ("auto", "auto")])
+def test_layer_ig_on_a_tuple_layer_attributes_every_tensor_like_captum(n_steps, batch_size):
+    model, x, target = _tuple_model()
+    ours = attribute(model, x, method="layer_integrated_gradients", layer="pair", target=target,
+                     n_steps=n_steps, internal_batch_size=batch_size, tol=1e-8)  # fmt: skip
+    assert isinstance(ours.values, tuple) and [v.shape for v in ours.values] == [(3, 4), (3, 4)]
+    # Completeness over both tensors together: the suffix's change from baseline to input activations.
+    assert ours.relative_delta.max() < 1e-6
+    if n_steps != "auto":
+        theirs = C.LayerIntegratedGradients(model, model.pair).attribute(
+            x, target=target, n_steps=n_steps, method="gausslegendre"
+        )
+        # rtol 1e-7: float64 rounding of the quadrature nodes differs from Captum's.
+        for mine, reference in zip(ours.values, theirs, strict=True):
+            torch.testing.assert_close(mine, reference, rtol=1e-7, atol=1e-10)
+
+
+def test_layer_ig_on_a_tuple_layer_rejects_a_layer_shaped_baseline():
+    model, x, target = _tuple_model()
+    with pytest.raises(ValueError, match="baseline: the layer returns a tuple"):
+        attribute(model, x, method="layer_integrated_gradients", layer="pair", target=target,
+                  baseline=torch.zeros(7, dtype=torch.float64))  # fmt: skip
+
+
+def test_non_tensor_entries_of_a_tuple_layer_are_passed_through_by_layer_ig():
+    # (Captum's layer methods, grad_cam among them, need a tuple of tensors only.)
+    model, x, target = _tuple_model(with_none=False)
+    with_none, _, _ = _tuple_model(with_none=True)
+    method = "layer_integrated_gradients"
+    plain = attribute(model, x, method=method, layer="pair", target=target, n_steps=8)
+    padded = attribute(with_none, x, method=method, layer="pair", target=target, n_steps=8)
+    assert len(padded.values) == 2
+    for a, b in zip(plain.values, padded.values, strict=True):
+        torch.testing.assert_close(a, b)
