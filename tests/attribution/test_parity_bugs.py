@@ -132,3 +132,57 @@ def test_non_tensor_entries_of_a_tuple_layer_are_passed_through_by_layer_ig():
     assert len(padded.values) == 2
     for a, b in zip(plain.values, padded.values, strict=True):
         torch.testing.assert_close(a, b)
+
+
+class CountModel(nn.Module):
+    """Integer scores from integer inputs: class 0 counts the ones, class 1 sums the ids."""
+
+    def forward(self, ids):
+        return torch.stack([(ids == 1).sum(1), ids.sum(1)], dim=1)
+
+
+def test_feature_ablation_keeps_the_dtype_of_the_models_scores_like_captum():
+    ids = torch.tensor([[1, 2, 1], [3, 1, 0]])
+    ours = attribute(CountModel(), ids, method="feature_ablation", target=1, pad_token_id=0)
+    theirs = C.FeatureAblation(CountModel()).attribute(ids, target=1, baselines=0)
+    # Ablating id k to the pad id 0 lowers the sum by k: exact, in int64 as in Captum.
+    assert ours.values.dtype == torch.int64
+    torch.testing.assert_close(ours.values, ids)
+    torch.testing.assert_close(ours.values, theirs)
+    torch.manual_seed(0)
+    embedder = nn.Sequential(nn.Embedding(5, 2), nn.Flatten(), nn.Linear(6, 2)).double()
+    floating = attribute(embedder, ids, method="feature_ablation", target=0, pad_token_id=0)
+    assert floating.values.dtype == torch.float64  # token ids in, the model's float64 scores out
+    reference = C.FeatureAblation(embedder).attribute(ids, target=0, baselines=0)
+    torch.testing.assert_close(floating.values, reference)
+
+
+def test_occlusion_on_one_dimensional_inputs_occludes_the_one_feature():
+    x = torch.tensor([1.0, -2.0, 3.0])
+    for window in (None, ()):
+        result = attribute(Square(), x, method="occlusion", output=as_scores, sliding_window_shapes=window)
+        # f(x) − f(0) = x² per example.
+        torch.testing.assert_close(result.values, x * x)
+    reference = C.FeatureAblation(lambda t: Square()(t).reshape(-1, 1)).attribute(x, target=0)
+    torch.testing.assert_close(result.values, reference)
+
+
+def test_occlusion_default_stride_is_the_window_and_strides_1_is_captums_default():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.Tanh(), nn.Flatten(), nn.Linear(3 * 36, 4))
+    x = torch.rand(2, 2, 6, 6, generator=torch.Generator().manual_seed(3))
+    window = (2, 3, 3)
+    overlapping = attribute(model, x, method="occlusion", target=1, sliding_window_shapes=window, strides=1)
+    theirs = C.Occlusion(model).attribute(x, sliding_window_shapes=window, target=1)  # Captum: strides=1
+    torch.testing.assert_close(overlapping.values, theirs)
+    assert overlapping.info["windows"] == 4 * 4
+    patches = attribute(model, x, method="occlusion", target=1, sliding_window_shapes=window)
+    theirs = C.Occlusion(model).attribute(x, sliding_window_shapes=window, strides=window, target=1)
+    torch.testing.assert_close(patches.values, theirs)
+    assert patches.info["windows"] == 2 * 2
+    assert "strides=1" in {str(m): m for m in A.methods()}["occlusion"].description
+
+
+def test_occlusion_bad_strides_name_the_argument():
+    with pytest.raises(ValueError, match="strides must be"):
+        attribute(Square(), torch.rand(2, 4), method="occlusion", output=lambda o: o[:, :1], strides=(1, 1))
