@@ -14,6 +14,7 @@ from . import _cache, _methods  # noqa: F401  (_methods registers the method fam
 from ._batching import saved_bytes_per_row
 from ._layer_path import LayerTap
 from ._model_state import model_device, preserved_model
+from ._noise_tunnel import run_method
 from ._outputs import (
     OutputSelector,
     Target,
@@ -46,7 +47,10 @@ def _split_options(spec: MethodSpec, given: dict[str, Any]) -> tuple[dict[str, A
         error = unknown_name_error(f"method={spec.name!r} option", unknown[0], known)
         raise TypeError(str(error))
     options = {name: given.get(name, default) for name, default in spec.options.items()}
-    common = {name: given.get(name, default) for name, default in COMMON_OPTIONS.items()}
+    # A method's own option shadows a common one of the same name (nt_samples / stdevs of smoothgrad).
+    common = {
+        name: given.get(name, default) for name, default in COMMON_OPTIONS.items() if name not in options
+    }
     return options, common
 
 
@@ -138,6 +142,9 @@ def attribute(
             (``callable(done, total)`` after each model call, in rows of the expanded batch, e.g.
             ``B * n_steps`` for IG; ``total`` is an estimate that may grow, and the last call has
             ``done == total``; an exception raised by it aborts the attribution and propagates unchanged).
+            ``smooth`` ("smoothgrad", "smoothgrad_sq" or "vargrad"): NoiseTunnel over the method (Smilkov et
+            al., SmoothGrad: removing noise by adding noise, 2017), ``nt_samples`` (25) copies with Gaussian
+            noise of σ ``stdevs`` (default 0.15 × the inputs' range) drawn from ``seed``; no ``delta`` then.
     """
     check_model(model)
     if isinstance(target, np.integer):
@@ -249,7 +256,7 @@ def _attribute(
             bytes_per_row=bytes_per_row,
             layer_activations=None if tap is None else tap.captured,
         )
-        result = spec.run(request)
+        result = run_method(spec, request)  # spec.run, or smoothed over noisy copies (smooth=)
         scorer.finish()
 
     values = detached(result.values)

@@ -72,8 +72,8 @@ def occlusion(request: Request) -> MethodOutput:
     example = request.inputs.shape[1:]
     given = request.options["sliding_window_shapes"]
     # ``()`` is a valid window (inputs [B]): test for None, not falsiness.
-    window = default_window(example) if given is None else given
-    if isinstance(window, int) and not isinstance(window, bool):
+    window: tuple[int, ...] = default_window(example) if given is None else given
+    if isinstance(window, int):
         window = (window,)
     window = tuple(int(w) for w in window)
     if len(window) != len(example) or any(w < 1 or w > s for w, s in zip(window, example, strict=False)):

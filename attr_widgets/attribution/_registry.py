@@ -31,6 +31,10 @@ COMMON_OPTIONS: Mapping[str, Any] = MappingProxyType(
         "memory_budget": None,
         "cache": True,
         "progress": None,
+        # NoiseTunnel over any method (``_noise_tunnel``); a method's own option of the same name wins.
+        "smooth": None,
+        "nt_samples": 25,
+        "stdevs": None,
     }
 )
 
