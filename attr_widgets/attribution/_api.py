@@ -262,7 +262,7 @@ def _attribute(
     values = detached(result.values)
     check_finite_result(values, method)
     delta = None
-    if spec.has_delta and result.baseline_outputs is not None:
+    if spec.has_delta and result.baseline_outputs is not None and result.complete:
         gap = outputs - result.baseline_outputs
         delta = per_example_sums(values).to(gap.dtype) - gap
     attribution = Attribution(

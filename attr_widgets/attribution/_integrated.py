@@ -23,9 +23,10 @@ _TINY = 1e-12
 class PathResult:
     """Values and bookkeeping of one path-integral attribution."""
 
-    values: torch.Tensor
+    values: torch.Tensor  # (x − b) · mean gradient: the global attribution, complete
     steps: torch.Tensor  # [B] nodes of the final rule per example
     evaluations: torch.Tensor  # [B] gradient evaluations spent per example
+    gradients: torch.Tensor  # ∫∇f(b + α(x − b))dα: the local attribution (multiply_by_inputs=False)
 
 
 def _bshape(vector: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -92,7 +93,7 @@ def integrated_gradients(
     examples = torch.arange(inputs.shape[0], device=inputs.device)
     grads = weighted_gradient_sum(gradient_fn, inputs, baselines, alphas, weights, examples, runner)
     steps = torch.full((inputs.shape[0],), n_steps, dtype=torch.long)
-    return PathResult(grads * (inputs - baselines), steps, steps.clone())
+    return PathResult(grads * (inputs - baselines), steps, steps.clone(), grads)
 
 
 def integrated_gradients_to_tolerance(
@@ -155,4 +156,4 @@ def integrated_gradients_to_tolerance(
         active = active[delta.abs() > threshold[active]]
         if len(active) == 0:
             break
-    return PathResult(estimate * diff, steps, evaluations)
+    return PathResult(estimate * diff, steps, evaluations, estimate)

@@ -10,7 +10,7 @@ import torch
 from ._baselines import TOKEN_BASELINE_NAMES, baseline_name, make_baseline
 from ._layer_path import LayerGradients, LayerTap, capture, pack, unpack
 from ._model_state import quiet_captum
-from ._registry import IG_AXIOMS, NOT_IN_TABLES, register
+from ._registry import IG_AXIOMS, LOCAL_NOTE, NOT_IN_TABLES, register
 from ._request import MethodOutput, Request
 from ._values import as_tuple, single_or_tuple
 
@@ -95,7 +95,7 @@ def _layer_baseline(
     family="layer",
     description="Integrated Gradients w.r.t. a layer's activations (e.g. the embeddings of a token "
     "model); the "
-    "part of the model before the layer runs once, not once per step as in Captum.",
+    "part of the model before the layer runs once, not once per step as in Captum. " + LOCAL_NOTE,
     options={
         "tol": 1e-3,
         "max_steps": 1024,
@@ -103,6 +103,7 @@ def _layer_baseline(
         "mask_token_id": None,
         "keep_token_ids": None,
         "layer_strategy": "batched",
+        "multiply_by_inputs": True,
     },
     axioms=IG_AXIOMS,
     has_delta=True,
@@ -134,12 +135,15 @@ def layer_integrated_gradients(request: Request) -> MethodOutput:
         with torch.no_grad():
             f_start = _suffix_scores(gradients, starts)
         result = path_integral(request, gradients, activations, starts, f_start)
+    local = not request.options["multiply_by_inputs"]
+    values = result.gradients if local else result.values
     return MethodOutput(
-        result.values if shapes is None else unpack(result.values, shapes),
+        values if shapes is None else unpack(values, shapes),
         f_start,
         baseline_name(request.baseline),
         int(result.steps.max()),
         info={"steps": result.steps, "evaluations": result.evaluations, "strategy": gradients.strategy},
+        complete=not local,
     )
 
 

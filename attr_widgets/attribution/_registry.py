@@ -94,6 +94,13 @@ DEEPLIFT_AXIOMS = _axioms(
 )
 NOT_IN_TABLES = _axioms("not in the seeds' tables")
 
+# The local / global distinction of Ancona et al.; Captum's ``multiply_by_inputs`` option.
+LOCAL_NOTE = (
+    "multiply_by_inputs=False gives local attributions, not multiplied by (x − b) (Ancona et al., Towards "
+    "better understanding of gradient-based attribution methods for Deep Neural Networks, 2018); they are "
+    "not complete, so delta is None."
+)
+
 
 @dataclass(frozen=True)
 class MethodSpec:

@@ -101,3 +101,5 @@ class MethodOutput:
     baseline_name: str | None = None
     n_steps: int | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    # False for local attributions (multiply_by_inputs=False): completeness, hence delta, does not apply.
+    complete: bool = True
