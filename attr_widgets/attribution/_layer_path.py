@@ -158,11 +158,18 @@ class LayerGradients:
     """``gradient_fn(points, rows)`` for layer activations, using the cheapest strategy that works."""
 
     def __init__(
-        self, tap: LayerTap, scorer: Scorer, inputs: torch.Tensor, strategy: str = "batched"
+        self,
+        tap: LayerTap,
+        scorer: Scorer,
+        inputs: torch.Tensor,
+        strategy: str = "batched",
+        grad_kwargs: dict[str, Any] | None = None,
     ) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(f"layer_strategy must be one of {STRATEGIES}, got {strategy!r}.")
         self.tap, self.scorer, self.inputs = tap, scorer, inputs
+        # Extra arguments of torch.autograd.grad, as Captum's grad_kwargs (e.g. retain_graph).
+        self.grad_kwargs = dict(grad_kwargs or {})
         self.strategy = strategy
         self.prefix_rows = 0  # rows the prefix ran on (for the benchmark and tests)
 
@@ -179,7 +186,7 @@ class LayerGradients:
                 scores = gather_scores(logits, self.scorer.target, rows)
                 if not scores.requires_grad:
                     raise ValueError("model: the target score does not depend differentiably on the layer.")
-                (grad,) = torch.autograd.grad(scores.sum(), leaf)
+                (grad,) = torch.autograd.grad(scores.sum(), leaf, **self.grad_kwargs)
         finally:
             self.tap.replacement = None
         self.prefix_rows += x.shape[0]

@@ -104,6 +104,8 @@ def _layer_baseline(
         "keep_token_ids": None,
         "layer_strategy": "batched",
         "multiply_by_inputs": True,
+        "attribute_to_layer_input": False,
+        "grad_kwargs": None,
     },
     axioms=IG_AXIOMS,
     has_delta=True,
@@ -118,6 +120,10 @@ def layer_integrated_gradients(request: Request) -> MethodOutput:
     from ._methods_path import path_integral
 
     assert request.layer is not None
+    if request.options["attribute_to_layer_input"]:
+        from ._methods_layer_family import layer_ig_at_layer_input
+
+        return layer_ig_at_layer_input(request)
     tap = LayerTap(request.layer)
     with tap.attached():
         activations = request.layer_activations
@@ -129,7 +135,13 @@ def layer_integrated_gradients(request: Request) -> MethodOutput:
             activations = pack(activations)
         starts = _layer_baseline(request, tap, activations, packed=shapes is not None)
         tap.packed_shapes = shapes
-        gradients = LayerGradients(tap, request.scorer, request.inputs, request.options["layer_strategy"])
+        gradients = LayerGradients(
+            tap,
+            request.scorer,
+            request.inputs,
+            request.options["layer_strategy"],
+            grad_kwargs=request.options["grad_kwargs"],
+        )
         # f at the path's start: the suffix on the baseline activations (equals f(baseline input) when nothing
         # bypasses the layer), so delta measures the quadrature error of this very path.
         with torch.no_grad():
@@ -166,7 +178,13 @@ def _suffix_scores(gradients: LayerGradients, activations: torch.Tensor) -> torc
     description="Grad-CAM (Selvaraju et al.): channel weights = mean gradient over space, map = ReLU(Σ "
     "weight x "
     "activation), upsampled to the input size.",
-    options={"relu_attributions": True, "interpolate": True, "interpolate_mode": "bilinear"},
+    options={
+        "relu_attributions": True,
+        "interpolate": True,
+        "interpolate_mode": "bilinear",
+        "attribute_to_layer_input": False,
+        "grad_kwargs": None,
+    },
     axioms=NOT_IN_TABLES,
     needs_layer=True,
     integer_inputs=True,
@@ -183,6 +201,8 @@ def grad_cam(request: Request) -> MethodOutput:
             target=request.scorer.captum_target(),
             additional_forward_args=request.scorer.captum_extra_args(),
             relu_attributions=bool(request.options["relu_attributions"]),
+            attribute_to_layer_input=bool(request.options["attribute_to_layer_input"]),
+            grad_kwargs=request.options["grad_kwargs"],
         )
     # A tuple-valued layer gives one map per tensor (as Captum does), each upsampled on its own.
     maps = []

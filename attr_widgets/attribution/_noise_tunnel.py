@@ -26,7 +26,14 @@ SMOOTH_KINDS = ("smoothgrad", "smoothgrad_sq", "vargrad")
 # Fraction of the inputs' value range used as σ when ``stdevs`` is not given (Smilkov et al. use 10-20%).
 DEFAULT_NOISE_LEVEL = 0.15
 # Methods that already average over their own random draws: a second noise layer has no agreed meaning.
-_OWN_NOISE = ("smoothgrad", "smoothgrad_sq", "vargrad", "gradient_shap")
+_OWN_NOISE = (
+    "smoothgrad",
+    "smoothgrad_sq",
+    "vargrad",
+    "gradient_shap",
+    "layer_gradient_shap",
+    "neuron_gradient_shap",
+)
 # Baselines that are distributions [M, ...], not one row per example: they are not repeated per copy.
 _DISTRIBUTION_BASELINES = ("deeplift_shap",)
 
