@@ -14,6 +14,7 @@ from . import _cache, _methods  # noqa: F401  (_methods registers the method fam
 from ._batching import saved_bytes_per_row
 from ._layer_path import LayerTap
 from ._model_state import model_device, preserved_model
+from ._multi_input import attribute_inputs_tuple
 from ._noise_tunnel import run_method
 from ._outputs import (
     OutputSelector,
@@ -103,7 +104,7 @@ def _expected_rows(spec: MethodSpec, batch: int, n_steps: object, options: dict[
 
 def attribute(
     model: nn.Module,
-    inputs: torch.Tensor,
+    inputs: torch.Tensor | tuple[torch.Tensor, ...],
     *,
     method: str,
     target: Target = None,
@@ -119,7 +120,10 @@ def attribute(
 
     Args:
         model: the network; never mutated (hooks, modes, requires_grad, buffers restored, also on error).
-        inputs: a batch ``[B, ...]`` (float; token ids for layer methods), moved to the model's device;
+        inputs: a batch ``[B, ...]`` (float; token ids for layer methods), moved to the model's device; or a
+            tuple of float batches for a model ``forward(x1, x2, ...)``: values come back as a tuple shaped
+            like the inputs, ``delta`` sums over all of them, ``baseline`` / ``feature_mask`` may be tuples
+            (one entry per input);
             float inputs are cast to the dtype of the model's parameters (e.g. float64 inputs for a float32
             model), silently, since the attribution is only defined for the model's own arithmetic.
         method: one of ``methods()``; an unknown name raises a ValueError suggesting the nearest.
@@ -159,6 +163,21 @@ def attribute(
     # Hook-based methods install hooks on the user's modules for the whole call: two calls interleaving on
     # one model would see each other's hooks, so the whole run holds the library's per-model lock.
     with model_lock(model):
+        if isinstance(inputs, tuple):  # a multi-input model: one attribution per input (``_multi_input``)
+            return attribute_inputs_tuple(
+                _attribute,
+                model,
+                inputs,
+                method=method,
+                target=target,
+                baseline=baseline,
+                n_steps=n_steps,
+                integration=integration,
+                layer=layer,
+                internal_batch_size=internal_batch_size,
+                output=output,
+                **method_options,
+            )
         return _attribute(
             model,
             inputs,

@@ -94,12 +94,32 @@ def _noise_scale(request: Request) -> float:
     return float(stdevs)
 
 
-def draw_noisy_inputs(inputs: torch.Tensor, samples: int, stdevs: float, seed: int) -> torch.Tensor:
+def draw_noisy_inputs(
+    inputs: torch.Tensor, samples: int, stdevs: float, seed: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """``samples`` noisy copies of each example, example-major ``[B * samples, ...]``, as in Captum."""
-    generator = torch.Generator(device=inputs.device).manual_seed(int(seed))
+    if generator is None:
+        generator = torch.Generator(device=inputs.device).manual_seed(int(seed))
     shape = (inputs.shape[0] * samples, *inputs.shape[1:])
-    spread = torch.full(shape, float(stdevs), dtype=inputs.dtype, device=inputs.device)
-    return inputs.repeat_interleave(samples, dim=0) + torch.normal(0.0, spread, generator=generator)
+    # Drawn in torch's default dtype, as Captum does (``torch.tensor(stdev)``), so a float64 model sees the same
+    # noise as under Captum; the sum is cast back to the inputs' dtype.
+    spread = torch.full(shape, float(stdevs), dtype=torch.get_default_dtype(), device=inputs.device)
+    noise = torch.normal(0.0, spread, generator=generator)
+    return (inputs.repeat_interleave(samples, dim=0) + noise).to(inputs.dtype)
+
+
+def _draw_for(request: Request, samples: int, stdevs: float) -> torch.Tensor:
+    """The noisy copies; for packed multi-input models, drawn input by input as Captum draws a tuple."""
+    from ._multi_input import PackedInputs
+
+    seed = int(request.common["seed"])
+    if not isinstance(request.model, PackedInputs):
+        return draw_noisy_inputs(request.inputs, samples, stdevs, seed)
+    from ._layer_path import pack, unpack
+
+    generator = torch.Generator(device=request.device).manual_seed(seed)
+    parts = unpack(request.inputs, request.model.shapes)
+    return pack(tuple(draw_noisy_inputs(part, samples, stdevs, seed, generator) for part in parts))
 
 
 def _noisy_request(
@@ -112,7 +132,7 @@ def _noisy_request(
     """
     batch = request.batch
     rows = torch.arange(batch, device=request.device).repeat_interleave(samples)
-    noisy = draw_noisy_inputs(request.inputs, samples, stdevs, request.common["seed"])
+    noisy = _draw_for(request, samples, stdevs)
     scorer = request.scorer
     target = scorer.target if scorer.callable_target else scorer.target[rows]  # type: ignore[index]
     noisy_scorer = dataclasses.replace(
