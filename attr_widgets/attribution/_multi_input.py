@@ -30,7 +30,7 @@ _UNSUPPORTED = ("occlusion", "attention")
 
 
 class PackedInputs(nn.Module):
-    """A view of ``model`` taking the packed inputs: ``forward(packed, **kw) = model(*unpack(packed), **kw)``."""
+    """A view of ``model`` on packed inputs: ``forward(packed, **kw) = model(*unpack(packed), **kw)``."""
 
     def __init__(self, model: nn.Module, shapes: tuple[torch.Size, ...]) -> None:
         super().__init__()
@@ -93,9 +93,8 @@ def _pack_rows(parts: list[torch.Tensor], shapes: tuple[torch.Size, ...], argume
         raise ValueError(f"{argument}: the inputs' entries have different numbers of rows {sorted(counts)}.")
     count = max(counts)
     packed = pack(tuple(part.expand(count, *part.shape[1:]) for part in rows))
-    return (
-        packed[0] if count == 1 and all(p.shape == s for p, s in zip(parts, shapes, strict=True)) else packed
-    )
+    single = count == 1 and all(p.shape == s for p, s in zip(parts, shapes, strict=True))
+    return packed[0] if single else packed
 
 
 def _baseline(
@@ -180,7 +179,7 @@ def attribute_inputs_tuple(
     view = _view(model, shapes)
     packed_inputs = pack(tuple(x.detach().to(xs[0].dtype) for x in xs))
     result = run(view, packed_inputs, method=method, baseline=packed_baseline, layer=layer, **rest)
-    values = result.values
+    values: Any = result.values
     if isinstance(values, torch.Tensor) and values.shape == packed_inputs.shape:
         values = unpack(values, shapes)
     return dataclasses.replace(

@@ -101,8 +101,8 @@ def draw_noisy_inputs(
     if generator is None:
         generator = torch.Generator(device=inputs.device).manual_seed(int(seed))
     shape = (inputs.shape[0] * samples, *inputs.shape[1:])
-    # Drawn in torch's default dtype, as Captum does (``torch.tensor(stdev)``), so a float64 model sees the same
-    # noise as under Captum; the sum is cast back to the inputs' dtype.
+    # Drawn in torch's default dtype, as Captum does (``torch.tensor(stdev)``), so a float64 model sees the
+    # same noise as under Captum; the sum is cast back to the inputs' dtype.
     spread = torch.full(shape, float(stdevs), dtype=torch.get_default_dtype(), device=inputs.device)
     noise = torch.normal(0.0, spread, generator=generator)
     return (inputs.repeat_interleave(samples, dim=0) + noise).to(inputs.dtype)
