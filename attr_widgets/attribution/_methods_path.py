@@ -158,17 +158,23 @@ def gradient_shap(request: Request) -> MethodOutput:
     """Captum's GradientShap, seeded."""
     from captum.attr import GradientShap
 
+    from ._multi_input import per_input_call
+
     dist = baseline_distribution(request)
     global_ = bool(request.options["multiply_by_inputs"])
-    explainer = GradientShap(request.scorer.captum_module(), multiply_by_inputs=global_)
-    with request.seeded():
-        values = captum_with_baselines(
-            request,
-            explainer,
-            dist,
+    # A multi-input model: Captum's call on the tuple itself, so its random draws are Captum's.
+    forward, inputs, baselines, repack = per_input_call(request, dist)
+    explainer = GradientShap(forward, multiply_by_inputs=global_)
+    with request.seeded(), quiet_captum():
+        values = explainer.attribute(
+            inputs,
+            baselines=baselines,
+            target=request.scorer.captum_target(),
+            additional_forward_args=request.scorer.captum_extra_args(),
             n_samples=int(request.options["n_samples"]),
             stdevs=float(request.options["stdevs"]),
         )
+    values = repack(values)
     scores = expected_baseline_scores(request, dist)
     return MethodOutput(values, scores, baseline_name(request.baseline), complete=global_)
 

@@ -55,6 +55,24 @@ def _view(model: nn.Module, shapes: tuple[torch.Size, ...]) -> PackedInputs:
     return views[key]
 
 
+def per_input_call(request: Any, baselines: torch.Tensor) -> tuple[Any, Any, Any, Callable[[Any], Any]]:
+    """(forward, inputs, baselines, repack) for a Captum call on the request, per input for a packed model.
+
+    For a ``PackedInputs`` model the inputs and baselines are unpacked into tuples and the forward packs them
+    again, so that Captum draws its random numbers per input exactly as on the user's own tuple call.
+    """
+    module = request.scorer.captum_module()
+    if not isinstance(request.model, PackedInputs):
+        return module, request.inputs.clone(), baselines, lambda values: values
+    shapes = request.model.shapes
+    count = len(shapes)
+
+    def forward(*arguments: torch.Tensor) -> torch.Tensor:
+        return module(pack(arguments[:count]), *arguments[count:])
+
+    return forward, unpack(request.inputs, shapes), unpack(baselines, shapes), lambda values: pack(values)
+
+
 def _check_inputs(inputs: tuple[Any, ...]) -> tuple[torch.Tensor, ...]:
     if not inputs:
         raise ValueError("inputs: an empty tuple; pass a tensor [B, ...] or a tuple of them.")
