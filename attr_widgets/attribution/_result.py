@@ -28,7 +28,8 @@ class Attribution:
             A layer whose output is a tuple with several floating-point tensors gives a tuple of tensors, one
             per tensor in the order of the output (as Captum does; non-tensor entries such as ``None`` are
             skipped); a layer output with one tensor (a tensor, or a tuple holding one) gives that tensor.
-            ``delta`` then sums over every tensor of the tuple.
+            ``delta`` then sums over every tensor of the tuple. A tuple of inputs (a multi-input model) gives
+            a tuple shaped like the inputs, and ``delta`` sums over all of them.
         delta: ``Σ values − (f(x) − f(baseline))`` per example for methods with a completeness property,
             else None.
         outputs: the target score ``f(x)`` per example.
