@@ -14,6 +14,8 @@ from . import _cache, _methods  # noqa: F401  (_methods registers the method fam
 from ._batching import saved_bytes_per_row
 from ._layer_path import LayerTap
 from ._model_state import model_device, preserved_model, warn_if_training, with_private_buffers
+from ._multi_input import attribute_inputs_tuple
+from ._noise_tunnel import run_method
 from ._outputs import (
     OutputSelector,
     Target,
@@ -37,6 +39,7 @@ from ._validation import (
     resolve_layer,
     unknown_name_error,
 )
+from ._values import detached, per_example_sums
 
 
 def _split_options(spec: MethodSpec, given: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -46,7 +49,10 @@ def _split_options(spec: MethodSpec, given: dict[str, Any]) -> tuple[dict[str, A
         error = unknown_name_error(f"method={spec.name!r} option", unknown[0], known)
         raise TypeError(str(error))
     options = {name: given.get(name, default) for name, default in spec.options.items()}
-    common = {name: given.get(name, default) for name, default in COMMON_OPTIONS.items()}
+    # A method's own option shadows a common one of the same name (nt_samples / stdevs of smoothgrad).
+    common = {
+        name: given.get(name, default) for name, default in COMMON_OPTIONS.items() if name not in options
+    }
     return options, common
 
 
@@ -115,7 +121,7 @@ def _expected_rows(
 
 def attribute(
     model: nn.Module,
-    inputs: torch.Tensor,
+    inputs: torch.Tensor | tuple[torch.Tensor, ...],
     *,
     method: str,
     target: Target = None,
@@ -134,7 +140,10 @@ def attribute(
             modes are used as they are: with dropout or BatchNorm in training mode a UserWarning (once per
             model) says the results are random and batch-dependent, forwards use private copies of the
             buffers (running statistics unchanged), and such results are not cached.
-        inputs: a batch ``[B, ...]`` (float; token ids for layer methods), moved to the model's device;
+        inputs: a batch ``[B, ...]`` (float; token ids for layer methods), moved to the model's device; or a
+            tuple of float batches for a model ``forward(x1, x2, ...)``: values come back as a tuple shaped
+            like the inputs, ``delta`` sums over all of them, ``baseline`` / ``feature_mask`` may be tuples
+            (one entry per input);
             float inputs are cast to the dtype of the model's parameters (e.g. float64 inputs for a float32
             model), silently, since the attribution is only defined for the model's own arithmetic.
         method: one of ``methods()``; an unknown name raises a ValueError suggesting the nearest.
@@ -157,6 +166,9 @@ def attribute(
             (``callable(done, total)`` after each model call, in rows of the expanded batch, e.g.
             ``B * n_steps`` for IG; ``total`` is an estimate that may grow, and the last call has
             ``done == total``; an exception raised by it aborts the attribution and propagates unchanged).
+            ``smooth`` ("smoothgrad", "smoothgrad_sq" or "vargrad"): NoiseTunnel over the method (Smilkov et
+            al., SmoothGrad: removing noise by adding noise, 2017), ``nt_samples`` (25) copies with Gaussian
+            noise of σ ``stdevs`` (default 0.15 × the inputs' range) drawn from ``seed``; no ``delta`` then.
     """
     check_model(model)
     if isinstance(target, np.integer):
@@ -171,6 +183,21 @@ def attribute(
     # Hook-based methods install hooks on the user's modules for the whole call: two calls interleaving on
     # one model would see each other's hooks, so the whole run holds the library's per-model lock.
     with model_lock(model):
+        if isinstance(inputs, tuple):  # a multi-input model: one attribution per input (``_multi_input``)
+            return attribute_inputs_tuple(
+                _attribute,
+                model,
+                inputs,
+                method=method,
+                target=target,
+                baseline=baseline,
+                n_steps=n_steps,
+                integration=integration,
+                layer=layer,
+                internal_batch_size=internal_batch_size,
+                output=output,
+                **method_options,
+            )
         return _attribute(
             model,
             inputs,
@@ -237,7 +264,9 @@ def _attribute(
     training = any(module.training for module in model.modules())
     if training:
         warn_if_training(model)
-    single_pass = _whole_batch_single_pass(spec, x.shape[0], internal_batch_size)
+    # smooth= runs the method on noisy copies: the first forward's graph (clean inputs) is no use there.
+    smoothed = common.get("smooth") is not None
+    single_pass = not smoothed and _whole_batch_single_pass(spec, x.shape[0], internal_batch_size)
 
     def first_forward_and_method() -> tuple[Scorer, torch.Tensor, MethodOutput]:
         scorer = Scorer(model, output, torch.empty(0), names, batched, static, progress=common["progress"])
@@ -284,7 +313,7 @@ def _attribute(
             first_pass=(probe, graph_logits) if single_pass else None,
         )
         del graph_logits  # the request holds the graph only until the method takes its gradient
-        result = spec.run(request)
+        result = run_method(spec, request)  # spec.run, or smoothed over noisy copies (smooth=)
         scorer.finish()
         return scorer, outputs, result
 
@@ -293,12 +322,12 @@ def _attribute(
             with_private_buffers(model, first_forward_and_method) if training else first_forward_and_method()
         )
 
-    values = result.values.detach()
+    values = detached(result.values)
     check_finite_result(values, method)
     delta = None
-    if spec.has_delta and result.baseline_outputs is not None:
+    if spec.has_delta and result.baseline_outputs is not None and result.complete:
         gap = outputs - result.baseline_outputs
-        delta = values.flatten(1).sum(dim=1).to(gap.dtype) - gap
+        delta = per_example_sums(values).to(gap.dtype) - gap
     attribution = Attribution(
         values=values,
         delta=delta,

@@ -10,6 +10,7 @@ import torch
 
 from ._batching import ChunkRunner
 from ._quadrature import nodes, refinements
+from ._values import per_example_sums
 
 # gradient_fn(points, rows) -> ∇f at points; rows[i] is the example point i belongs to.
 GradientFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -22,9 +23,10 @@ _TINY = 1e-12
 class PathResult:
     """Values and bookkeeping of one path-integral attribution."""
 
-    values: torch.Tensor
+    values: torch.Tensor  # (x − b) · mean gradient: the global attribution, complete
     steps: torch.Tensor  # [B] nodes of the final rule per example
     evaluations: torch.Tensor  # [B] gradient evaluations spent per example
+    gradients: torch.Tensor  # ∫∇f(b + α(x − b))dα: the local attribution (multiply_by_inputs=False)
 
 
 def _bshape(vector: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -91,7 +93,7 @@ def integrated_gradients(
     examples = torch.arange(inputs.shape[0], device=inputs.device)
     grads = weighted_gradient_sum(gradient_fn, inputs, baselines, alphas, weights, examples, runner)
     steps = torch.full((inputs.shape[0],), n_steps, dtype=torch.long)
-    return PathResult(grads * (inputs - baselines), steps, steps.clone())
+    return PathResult(grads * (inputs - baselines), steps, steps.clone(), grads)
 
 
 def integrated_gradients_to_tolerance(
@@ -150,8 +152,8 @@ def integrated_gradients_to_tolerance(
         steps[cpu_active] = level.n
         evaluations[cpu_active] += len(level.new_alphas)
         values = estimate[active] * diff[active]
-        delta = values.flatten(1).sum(1) - gap[active]
+        delta = per_example_sums(values) - gap[active]
         active = active[delta.abs() > threshold[active]]
         if len(active) == 0:
             break
-    return PathResult(estimate * diff, steps, evaluations)
+    return PathResult(estimate * diff, steps, evaluations, estimate)

@@ -28,20 +28,55 @@ STRATEGIES = ("batched", "per_example", "full")
 
 
 def first_tensor(output: Any) -> torch.Tensor:
-    """The attributed tensor of a layer's output: the output itself or the first element of a tuple."""
+    """The first attributed tensor of a layer's output: the output itself or the first tensor of a tuple."""
+    return layer_tensors(output)[0]
+
+
+def _positions(output: Any) -> list[int]:
+    """Indices of the floating-point tensors of a tuple output (the ones a layer method attributes)."""
+    return [i for i, item in enumerate(output) if isinstance(item, torch.Tensor) and item.is_floating_point()]
+
+
+def layer_tensors(output: Any) -> tuple[torch.Tensor, ...]:
+    """The attributed tensors of a layer's output: the tensor itself, or every float tensor of a tuple.
+
+    Captum attributes each tensor of a tuple output; so do we (non-tensor entries such as ``None`` and integer
+    tensors are passed through untouched).
+    """
     if isinstance(output, torch.Tensor):
-        return output
-    if isinstance(output, (tuple, list)) and output and isinstance(output[0], torch.Tensor):
-        return output[0]
+        return (output,)
+    if isinstance(output, (tuple, list)):
+        positions = _positions(output)
+        if positions:
+            return tuple(output[i] for i in positions)
+        if output and isinstance(output[0], torch.Tensor):
+            return (output[0],)
     raise ValueError(
-        f"layer: its output must be a tensor or a tuple starting with one, got {type(output).__name__}."
+        f"layer: its output must be a tensor or a tuple of tensors, got {type(output).__name__}."
     )
 
 
-def _with_first(output: Any, tensor: torch.Tensor) -> Any:
+def _with_tensors(output: Any, tensors: tuple[torch.Tensor, ...]) -> Any:
     if isinstance(output, torch.Tensor):
-        return tensor
-    return type(output)([tensor, *output[1:]]) if isinstance(output, list) else (tensor, *output[1:])
+        return tensors[0]
+    items = list(output)
+    positions = _positions(output) or [0]
+    for position, tensor in zip(positions, tensors, strict=True):
+        items[position] = tensor
+    return items if isinstance(output, list) else tuple(items)
+
+
+def pack(tensors: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """Several per-example tensors as one ``[B, D1 + D2 + ...]`` tensor (one path for all of them)."""
+    batch = tensors[0].shape[0]
+    return torch.cat([t.reshape(batch, -1) for t in tensors], dim=1)
+
+
+def unpack(packed: torch.Tensor, shapes: tuple[torch.Size, ...]) -> tuple[torch.Tensor, ...]:
+    """Inverse of :func:`pack` for ``packed`` rows and the per-example ``shapes``."""
+    sizes = [int(torch.Size(shape).numel()) for shape in shapes]
+    parts = packed.split(sizes, dim=1)
+    return tuple(part.reshape(packed.shape[0], *shape) for part, shape in zip(parts, shapes, strict=True))
 
 
 class LayerTap:
@@ -50,7 +85,10 @@ class LayerTap:
     def __init__(self, layer: nn.Module) -> None:
         self.layer = layer
         self.replacement: torch.Tensor | None = None
-        self.captured: torch.Tensor | None = None
+        # The layer's output on the last captured forward: a tensor, or a tuple when it has several tensors.
+        self.captured: Any = None
+        # Set (per-example shapes) when the replacement is a packed tuple of tensors (see ``pack``).
+        self.packed_shapes: tuple[torch.Size, ...] | None = None
         self.calls = 0
 
     def _hook(self, module: nn.Module, args: Any, output: Any) -> Any:
@@ -59,17 +97,27 @@ class LayerTap:
             raise ValueError(
                 "layer: the layer is called more than once per forward pass; pick a layer used once."
             )
+        tensors = layer_tensors(output)
         if self.replacement is None:
-            self.captured = first_tensor(output).detach()
+            detached = tuple(t.detach() for t in tensors)
+            self.captured = detached[0] if len(detached) == 1 else detached
             return None
-        produced = first_tensor(output)
+        if self.packed_shapes is not None:
+            produced_shapes = tuple(t.shape[1:] for t in tensors)
+            if produced_shapes != self.packed_shapes:
+                raise ValueError(
+                    f"layer: activations of shapes {produced_shapes} cannot take the replacement."
+                )
+            # The prefix ran without autograd; the suffix needs it.
+            torch.set_grad_enabled(True)
+            return _with_tensors(output, unpack(self.replacement, self.packed_shapes))
+        produced = tensors[0]
         if produced.shape[1:] != self.replacement.shape[1:]:
             raise ValueError(
                 f"layer: activations of shape {tuple(produced.shape)} cannot take the replacement."
             )
-        # The prefix ran without autograd; the suffix needs it.
         torch.set_grad_enabled(True)
-        return _with_first(output, self.replacement)
+        return _with_tensors(output, (self.replacement, *tensors[1:]))
 
     @contextmanager
     def attached(self) -> Iterator[LayerTap]:
@@ -95,8 +143,8 @@ class LayerTap:
         return select_output(raw, scorer.output, batch_size=rows)
 
 
-def capture(tap: LayerTap, scorer: Scorer, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The layer's activations on ``x`` and the target scores ``[B]`` (no gradient)."""
+def capture(tap: LayerTap, scorer: Scorer, x: torch.Tensor) -> tuple[Any, torch.Tensor]:
+    """The layer's activations on ``x`` (a tensor, or a tuple of tensors) and the target scores ``[B]``."""
     from ._outputs import gather_scores
 
     tap.replacement = None
@@ -110,11 +158,18 @@ class LayerGradients:
     """``gradient_fn(points, rows)`` for layer activations, using the cheapest strategy that works."""
 
     def __init__(
-        self, tap: LayerTap, scorer: Scorer, inputs: torch.Tensor, strategy: str = "batched"
+        self,
+        tap: LayerTap,
+        scorer: Scorer,
+        inputs: torch.Tensor,
+        strategy: str = "batched",
+        grad_kwargs: dict[str, Any] | None = None,
     ) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(f"layer_strategy must be one of {STRATEGIES}, got {strategy!r}.")
         self.tap, self.scorer, self.inputs = tap, scorer, inputs
+        # Extra arguments of torch.autograd.grad, as Captum's grad_kwargs (e.g. retain_graph).
+        self.grad_kwargs = dict(grad_kwargs or {})
         self.strategy = strategy
         self.prefix_rows = 0  # rows the prefix ran on (for the benchmark and tests)
 
@@ -131,7 +186,7 @@ class LayerGradients:
                 scores = gather_scores(logits, self.scorer.target, rows)
                 if not scores.requires_grad:
                     raise ValueError("model: the target score does not depend differentiably on the layer.")
-                (grad,) = torch.autograd.grad(scores.sum(), leaf)
+                (grad,) = torch.autograd.grad(scores.sum(), leaf, **self.grad_kwargs)
         finally:
             self.tap.replacement = None
         self.prefix_rows += x.shape[0]

@@ -4,6 +4,20 @@
 is the order of ``methods()``.
 """
 
-from . import _methods_gradient, _methods_layer, _methods_path, _methods_perturbation
+from . import (
+    _methods_gradient,
+    _methods_layer,
+    _methods_layer_family,
+    _methods_neuron,
+    _methods_path,
+    _methods_perturbation,
+)
 
-__all__ = ["_methods_gradient", "_methods_layer", "_methods_path", "_methods_perturbation"]
+__all__ = [
+    "_methods_gradient",
+    "_methods_layer",
+    "_methods_layer_family",
+    "_methods_neuron",
+    "_methods_path",
+    "_methods_perturbation",
+]

@@ -58,15 +58,17 @@ def saliency(request: Request) -> MethodOutput:
 @register(
     "input_x_gradient",
     family="gradient",
-    description="Input times gradient, x·∇f(x) (Shrikumar et al.).",
-    options={},
+    description="Input times gradient, x·∇f(x) (Shrikumar et al.); multiply_by_inputs=False gives the "
+    "local attribution ∇f(x).",
+    options={"multiply_by_inputs": True},
     axioms=INPUT_X_GRADIENT_AXIOMS,
     single_pass=True,
     captum="InputXGradient",
 )
 def input_x_gradient(request: Request) -> MethodOutput:
     """x·∇f(x)."""
-    return MethodOutput(request.inputs * _gradients(request))
+    gradients = _gradients(request)
+    return MethodOutput(request.inputs * gradients if request.options["multiply_by_inputs"] else gradients)
 
 
 # Homogeneity is a property of the model: once checked, it holds until the weights or modes change.

@@ -8,10 +8,11 @@ from typing import Any
 import torch
 
 from ._baselines import TOKEN_BASELINE_NAMES, baseline_name, make_baseline
-from ._layer_path import LayerGradients, LayerTap, capture
+from ._layer_path import LayerGradients, LayerTap, capture, pack, unpack
 from ._model_state import quiet_captum
-from ._registry import IG_AXIOMS, NOT_IN_TABLES, register
+from ._registry import IG_AXIOMS, LOCAL_NOTE, NOT_IN_TABLES, register
 from ._request import MethodOutput, Request
+from ._values import as_tuple, single_or_tuple
 
 
 def token_baseline_ids(request: Request, name: str) -> torch.Tensor:
@@ -45,12 +46,24 @@ def _fits(tensor: torch.Tensor, like: torch.Tensor) -> bool:
     return True
 
 
-def _layer_baseline(request: Request, tap: LayerTap, activations: torch.Tensor) -> torch.Tensor:
-    """Baseline activations: the layer on the baseline input, or a tensor given in the layer's shape."""
+def _layer_baseline(
+    request: Request, tap: LayerTap, activations: torch.Tensor, packed: bool = False
+) -> torch.Tensor:
+    """Baseline activations: the layer on the baseline input, or a tensor given in the layer's shape.
+
+    ``packed``: the layer's output is a tuple of tensors, attributed together as one packed tensor (``pack``);
+    its baseline then comes from the baseline input only.
+    """
     baseline = request.baseline
     inputs = request.inputs
     if isinstance(baseline, torch.Tensor):
-        if baseline.is_floating_point() and _fits(baseline, activations) and not _fits(baseline, inputs):
+        in_layer_space = baseline.is_floating_point() and not _fits(baseline, inputs)
+        if in_layer_space and packed:
+            raise ValueError(
+                "baseline: the layer returns a tuple of tensors, so a layer-shaped baseline is ambiguous; "
+                "pass an input-shaped baseline (its activations are the baseline of every tensor)."
+            )
+        if in_layer_space and _fits(baseline, activations):
             return baseline.detach().to(activations.device, activations.dtype).expand_as(activations)
         if inputs.is_floating_point():
             start = make_baseline(baseline, inputs)
@@ -74,7 +87,7 @@ def _layer_baseline(request: Request, tap: LayerTap, activations: torch.Tensor) 
     else:
         start = request.input_baseline()
     baseline_activations, _ = capture(tap, request.scorer, start)
-    return baseline_activations
+    return pack(baseline_activations) if packed else baseline_activations
 
 
 @register(
@@ -82,7 +95,7 @@ def _layer_baseline(request: Request, tap: LayerTap, activations: torch.Tensor) 
     family="layer",
     description="Integrated Gradients w.r.t. a layer's activations (e.g. the embeddings of a token "
     "model); the "
-    "part of the model before the layer runs once, not once per step as in Captum.",
+    "part of the model before the layer runs once, not once per step as in Captum. " + LOCAL_NOTE,
     options={
         "tol": 1e-3,
         "max_steps": 1024,
@@ -90,6 +103,9 @@ def _layer_baseline(request: Request, tap: LayerTap, activations: torch.Tensor) 
         "mask_token_id": None,
         "keep_token_ids": None,
         "layer_strategy": "batched",
+        "multiply_by_inputs": True,
+        "attribute_to_layer_input": False,
+        "grad_kwargs": None,
     },
     axioms=IG_AXIOMS,
     has_delta=True,
@@ -104,24 +120,42 @@ def layer_integrated_gradients(request: Request) -> MethodOutput:
     from ._methods_path import path_integral
 
     assert request.layer is not None
+    if request.options["attribute_to_layer_input"]:
+        from ._methods_layer_family import layer_ig_at_layer_input
+
+        return layer_ig_at_layer_input(request)
     tap = LayerTap(request.layer)
     with tap.attached():
         activations = request.layer_activations
         if activations is None:
             activations, _ = capture(tap, request.scorer, request.inputs)
-        starts = _layer_baseline(request, tap, activations)
-        gradients = LayerGradients(tap, request.scorer, request.inputs, request.options["layer_strategy"])
+        # A tuple-valued layer (Captum attributes each of its tensors): one path through all of them, packed.
+        shapes = tuple(a.shape[1:] for a in activations) if isinstance(activations, tuple) else None
+        if isinstance(activations, tuple):
+            activations = pack(activations)
+        starts = _layer_baseline(request, tap, activations, packed=shapes is not None)
+        tap.packed_shapes = shapes
+        gradients = LayerGradients(
+            tap,
+            request.scorer,
+            request.inputs,
+            request.options["layer_strategy"],
+            grad_kwargs=request.options["grad_kwargs"],
+        )
         # f at the path's start: the suffix on the baseline activations (equals f(baseline input) when nothing
         # bypasses the layer), so delta measures the quadrature error of this very path.
         with torch.no_grad():
             f_start = _suffix_scores(gradients, starts)
         result = path_integral(request, gradients, activations, starts, f_start)
+    local = not request.options["multiply_by_inputs"]
+    values = result.gradients if local else result.values
     return MethodOutput(
-        result.values,
+        values if shapes is None else unpack(values, shapes),
         f_start,
         baseline_name(request.baseline),
         int(result.steps.max()),
         info={"steps": result.steps, "evaluations": result.evaluations, "strategy": gradients.strategy},
+        complete=not local,
     )
 
 
@@ -144,7 +178,13 @@ def _suffix_scores(gradients: LayerGradients, activations: torch.Tensor) -> torc
     description="Grad-CAM (Selvaraju et al.): channel weights = mean gradient over space, map = ReLU(Σ "
     "weight x "
     "activation), upsampled to the input size.",
-    options={"relu_attributions": True, "interpolate": True, "interpolate_mode": "bilinear"},
+    options={
+        "relu_attributions": True,
+        "interpolate": True,
+        "interpolate_mode": "bilinear",
+        "attribute_to_layer_input": False,
+        "grad_kwargs": None,
+    },
     axioms=NOT_IN_TABLES,
     needs_layer=True,
     integer_inputs=True,
@@ -156,17 +196,23 @@ def grad_cam(request: Request) -> MethodOutput:
 
     explainer = LayerGradCam(request.scorer.captum_module(), request.layer)
     with quiet_captum():
-        values = explainer.attribute(
+        raw = explainer.attribute(
             request.inputs,
             target=request.scorer.captum_target(),
             additional_forward_args=request.scorer.captum_extra_args(),
             relu_attributions=bool(request.options["relu_attributions"]),
+            attribute_to_layer_input=bool(request.options["attribute_to_layer_input"]),
+            grad_kwargs=request.options["grad_kwargs"],
         )
-    if request.options["interpolate"] and request.inputs.dim() == values.dim() and values.dim() in (3, 4):
-        values = LayerAttribution.interpolate(
-            values, tuple(request.inputs.shape[2:]), interpolate_mode=request.options["interpolate_mode"]
-        )
-    return MethodOutput(values)
+    # A tuple-valued layer gives one map per tensor (as Captum does), each upsampled on its own.
+    maps = []
+    for values in as_tuple(raw):
+        if request.options["interpolate"] and request.inputs.dim() == values.dim() and values.dim() in (3, 4):
+            values = LayerAttribution.interpolate(
+                values, tuple(request.inputs.shape[2:]), interpolate_mode=request.options["interpolate_mode"]
+            )
+        maps.append(values)
+    return MethodOutput(single_or_tuple(maps))
 
 
 def _select_attentions(raw: Any, selector: Any) -> tuple[torch.Tensor, ...]:

@@ -10,7 +10,7 @@ from ._baselines import baseline_name
 from ._integrated import GradientFn, PathResult, integrated_gradients, integrated_gradients_to_tolerance
 from ._model_state import quiet_captum
 from ._quadrature import min_steps
-from ._registry import DEEPLIFT_AXIOMS, EXPECTED_GRADIENTS_AXIOMS, IG_AXIOMS, register
+from ._registry import DEEPLIFT_AXIOMS, EXPECTED_GRADIENTS_AXIOMS, IG_AXIOMS, LOCAL_NOTE, register
 from ._request import MethodOutput, Request
 from ._scorer import input_gradients
 
@@ -30,8 +30,8 @@ AUTO_START = {
     family="path",
     description="Integrated Gradients (Sundararajan et al.): (x − b)·∫∇f(b + α(x − b))dα, with our "
     "quadrature "
-    "(weights sum to 1) and n_steps='auto' refinement to |delta| ≤ tol·|f(x) − f(b)|.",
-    options={"tol": 1e-3, "max_steps": 1024},
+    "(weights sum to 1) and n_steps='auto' refinement to |delta| ≤ tol·|f(x) − f(b)|. " + LOCAL_NOTE,
+    options={"tol": 1e-3, "max_steps": 1024, "multiply_by_inputs": True},
     axioms=IG_AXIOMS,
     has_delta=True,
     uses_baseline=True,
@@ -45,12 +45,14 @@ def run_integrated_gradients(request: Request) -> MethodOutput:
     result = path_integral(
         request, lambda p, r: input_gradients(request.scorer, p, r), request.inputs, baselines, f_baseline
     )
+    local = not request.options["multiply_by_inputs"]
     return MethodOutput(
-        result.values,
+        result.gradients if local else result.values,
         f_baseline,
         baseline_name(request.baseline),
         int(result.steps.max()),
         info={"steps": result.steps, "evaluations": result.evaluations},
+        complete=not local,
     )
 
 
@@ -145,8 +147,8 @@ def captum_with_baselines(
     "gradient_shap",
     family="path",
     description="GradientSHAP / expected gradients (Erion et al., Lundberg & Lee): IG averaged over random "
-    "baselines from a distribution and random points on the path.",
-    options={"n_samples": 25, "stdevs": 0.0},
+    "baselines from a distribution and random points on the path. " + LOCAL_NOTE,
+    options={"n_samples": 25, "stdevs": 0.0, "multiply_by_inputs": True},
     axioms=EXPECTED_GRADIENTS_AXIOMS,
     has_delta=True,
     uses_baseline=True,
@@ -156,25 +158,33 @@ def gradient_shap(request: Request) -> MethodOutput:
     """Captum's GradientShap, seeded."""
     from captum.attr import GradientShap
 
+    from ._multi_input import per_input_call
+
     dist = baseline_distribution(request)
-    explainer = GradientShap(request.scorer.captum_module())
-    with request.seeded():
-        values = captum_with_baselines(
-            request,
-            explainer,
-            dist,
+    global_ = bool(request.options["multiply_by_inputs"])
+    # A multi-input model: Captum's call on the tuple itself, so its random draws are Captum's.
+    forward, inputs, baselines, repack = per_input_call(request, dist)
+    explainer = GradientShap(forward, multiply_by_inputs=global_)
+    with request.seeded(), quiet_captum():
+        values = explainer.attribute(
+            inputs,
+            baselines=baselines,
+            target=request.scorer.captum_target(),
+            additional_forward_args=request.scorer.captum_extra_args(),
             n_samples=int(request.options["n_samples"]),
             stdevs=float(request.options["stdevs"]),
         )
-    return MethodOutput(values, expected_baseline_scores(request, dist), baseline_name(request.baseline))
+    values = repack(values)
+    scores = expected_baseline_scores(request, dist)
+    return MethodOutput(values, scores, baseline_name(request.baseline), complete=global_)
 
 
 @register(
     "deeplift",
     family="path",
     description="DeepLIFT with the Rescale rule (Shrikumar et al.): backpropagation of discrete gradients "
-    "relative to a baseline; needs nonlinearities as modules.",
-    options={"eps": 1e-10},
+    "relative to a baseline; needs nonlinearities as modules. " + LOCAL_NOTE,
+    options={"eps": 1e-10, "multiply_by_inputs": True},
     axioms=DEEPLIFT_AXIOMS,
     has_delta=True,
     uses_baseline=True,
@@ -185,16 +195,21 @@ def deeplift(request: Request) -> MethodOutput:
     from captum.attr import DeepLift
 
     baselines = request.input_baseline()
-    explainer = DeepLift(request.scorer.captum_module(), eps=float(request.options["eps"]))
+    global_ = bool(request.options["multiply_by_inputs"])
+    explainer = DeepLift(
+        request.scorer.captum_module(), multiply_by_inputs=global_, eps=float(request.options["eps"])
+    )
     values = captum_with_baselines(request, explainer, baselines)
-    return MethodOutput(values, request.baseline_scores(baselines), baseline_name(request.baseline))
+    scores = request.baseline_scores(baselines)
+    return MethodOutput(values, scores, baseline_name(request.baseline), complete=global_)
 
 
 @register(
     "deeplift_shap",
     family="path",
-    description="DeepLIFT-SHAP: DeepLIFT averaged over a baseline distribution (Lundberg & Lee).",
-    options={},
+    description="DeepLIFT-SHAP: DeepLIFT averaged over a baseline distribution (Lundberg & Lee). "
+    + LOCAL_NOTE,
+    options={"multiply_by_inputs": True},
     axioms=DEEPLIFT_AXIOMS,
     has_delta=True,
     uses_baseline=True,
@@ -208,6 +223,8 @@ def deeplift_shap(request: Request) -> MethodOutput:
     if dist.shape[0] < 2:
         # Captum requires at least two baselines; a repeated one gives the same average.
         dist = dist.expand(2, *dist.shape[1:]).contiguous()
-    explainer = DeepLiftShap(request.scorer.captum_module())
+    global_ = bool(request.options["multiply_by_inputs"])
+    explainer = DeepLiftShap(request.scorer.captum_module(), multiply_by_inputs=global_)
     values = captum_with_baselines(request, explainer, dist)
-    return MethodOutput(values, expected_baseline_scores(request, dist), baseline_name(request.baseline))
+    scores = expected_baseline_scores(request, dist)
+    return MethodOutput(values, scores, baseline_name(request.baseline), complete=global_)

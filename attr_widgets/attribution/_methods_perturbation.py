@@ -44,14 +44,17 @@ def default_window(shape: torch.Size) -> tuple[int, ...]:
         return (shape[0], *(max(1, size // 8) for size in shape[1:]))
     if len(shape) == 2:
         return (shape[0], max(1, shape[1] // 8))
-    return (1,)
+    return (1,) * len(shape)  # one feature per window for flat examples [F] (and () for scalars [B])
 
 
 @register(
     "occlusion",
     family="perturbation",
-    description="Occlusion (Zeiler & Fergus): the drop in the target score when a sliding window is replaced "
-    "by the baseline.",
+    description="Occlusion (Zeiler & Fergus, Visualizing and Understanding Convolutional Networks, 2014): "
+    "the drop in the target score when a sliding window is replaced by the baseline. Default window: all "
+    "channels x an eighth of each spatial size; default stride: the window (non-overlapping patches, one "
+    "model call per patch), where Captum's default stride is 1: pass strides=1 for Captum's overlapping "
+    "windows. Attributions have the dtype of the model's scores, as in Captum.",
     options={"sliding_window_shapes": None, "strides": None, **TOKEN_OPTIONS},
     axioms=NOT_IN_TABLES,
     uses_baseline=True,
@@ -59,23 +62,50 @@ def default_window(shape: torch.Size) -> tuple[int, ...]:
     captum="Occlusion",
 )
 def occlusion(request: Request) -> MethodOutput:
-    """Captum's Occlusion."""
-    from captum.attr import Occlusion
+    """Captum's Occlusion (its FeatureAblation for inputs ``[B]``, whose one feature is the only window).
+
+    Unlike Captum, the default ``strides`` is the window itself (non-overlapping patches: one model call per
+    patch instead of one per pixel); ``strides=1`` gives Captum's default overlapping windows, and its values.
+    """
+    from captum.attr import FeatureAblation, Occlusion
 
     example = request.inputs.shape[1:]
-    window = request.options["sliding_window_shapes"] or default_window(example)
+    given = request.options["sliding_window_shapes"]
+    # ``()`` is a valid window (inputs [B]): test for None, not falsiness.
+    window: tuple[int, ...] = default_window(example) if given is None else given
+    if isinstance(window, int):
+        window = (window,)
     window = tuple(int(w) for w in window)
     if len(window) != len(example) or any(w < 1 or w > s for w, s in zip(window, example, strict=False)):
         raise ValueError(
             f"sliding_window_shapes must have one positive size per input dim {tuple(example)}, got {window}."
         )
-    strides = request.options["strides"] or window
+    strides = window if request.options["strides"] is None else request.options["strides"]
+    per_dim = strides if isinstance(strides, tuple) else [strides] * len(example)
+    if len(per_dim) != len(example) or any(int(s) < 1 for s in per_dim):
+        raise ValueError(
+            f"strides must be a positive int or one per input dim {tuple(example)}, got {strides!r}."
+        )
     steps = 1
-    for size, w, s in zip(
-        example, window, strides if isinstance(strides, tuple) else [strides] * len(example), strict=False
-    ):
+    for size, w, s in zip(example, window, per_dim, strict=True):
         steps *= (size - w) // int(s) + 1
-    explainer, baselines = Occlusion(request.scorer.captum_module()), perturbation_baseline(request)
+    baselines = perturbation_baseline(request)
+    if not example:
+        # Captum's Occlusion needs at least one dim per example; one scalar is one window: feature ablation.
+        explainer = FeatureAblation(request.scorer.captum_module())
+        values = _batched(
+            request,
+            1,
+            lambda per_eval: explainer.attribute(
+                request.inputs,
+                baselines=baselines,
+                target=request.scorer.captum_target(),
+                additional_forward_args=request.scorer.captum_extra_args(),
+                perturbations_per_eval=per_eval,
+            ),
+        )
+        return MethodOutput(values, None, baseline_name(request.baseline), info={"windows": 1})
+    explainer = Occlusion(request.scorer.captum_module())
     values = _batched(
         request,
         steps,
@@ -89,19 +119,15 @@ def occlusion(request: Request) -> MethodOutput:
             perturbations_per_eval=per_eval,
         ),
     )
-    return MethodOutput(
-        values.to(torch.get_default_dtype()) if not values.is_floating_point() else values,
-        None,
-        baseline_name(request.baseline),
-        info={"windows": steps},
-    )
+    return MethodOutput(values, None, baseline_name(request.baseline), info={"windows": steps})
 
 
 @register(
     "feature_ablation",
     family="perturbation",
     description="Feature ablation: the drop in the target score when each feature (or group in feature_mask) "
-    "is replaced by the baseline.",
+    "is replaced by the baseline. The attributions have the dtype of the model's scores, as in Captum "
+    "(float64 for a float64 model, int64 for an integer-valued one, whatever the dtype of the inputs).",
     options={"feature_mask": None, **TOKEN_OPTIONS},
     axioms=NOT_IN_TABLES,
     uses_baseline=True,
@@ -135,6 +161,5 @@ def feature_ablation(request: Request) -> MethodOutput:
             perturbations_per_eval=per_eval,
         ),
     )
-    if not values.is_floating_point():
-        values = values.to(torch.get_default_dtype())
+    # No cast: differences of the model's scores keep its dtype (Captum's choice; exact for integer scores).
     return MethodOutput(values, None, baseline_name(request.baseline))

@@ -31,6 +31,10 @@ COMMON_OPTIONS: Mapping[str, Any] = MappingProxyType(
         "memory_budget": None,
         "cache": True,
         "progress": None,
+        # NoiseTunnel over any method (``_noise_tunnel``); a method's own option of the same name wins.
+        "smooth": None,
+        "nt_samples": 25,
+        "stdevs": None,
     }
 )
 
@@ -89,6 +93,13 @@ DEEPLIFT_AXIOMS = _axioms(
     continuity=True,
 )
 NOT_IN_TABLES = _axioms("not in the seeds' tables")
+
+# The local / global distinction of Ancona et al.; Captum's ``multiply_by_inputs`` option.
+LOCAL_NOTE = (
+    "multiply_by_inputs=False gives local attributions, not multiplied by (x − b) (Ancona et al., Towards "
+    "better understanding of gradient-based attribution methods for Deep Neural Networks, 2018); they are "
+    "not complete, so delta is None."
+)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from ._batching import ChunkRunner, OutOfMemoryError, plan_rows
 from ._model_state import any_training
 from ._outputs import gather_scores
 from ._scorer import Scorer, score_gradient
+from ._values import Values
 
 
 @dataclass
@@ -132,8 +133,10 @@ class Request:
 class MethodOutput:
     """What a method returns; ``attribute`` turns it into an ``Attribution``."""
 
-    values: torch.Tensor
+    values: Values  # a tensor, or a tuple of tensors for a tuple-valued layer
     baseline_outputs: torch.Tensor | None = None
     baseline_name: str | None = None
     n_steps: int | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    # False for local attributions (multiply_by_inputs=False): completeness, hence delta, does not apply.
+    complete: bool = True

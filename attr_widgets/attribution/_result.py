@@ -13,12 +13,23 @@ from ._validation import plain
 _EPS = 1e-12
 
 
+def _shape(values: Any) -> list[int] | list[list[int]]:
+    if isinstance(values, tuple):
+        return [list(part.shape) for part in values]
+    return list(values.shape)
+
+
 @dataclass(frozen=True)
 class Attribution:
     """An attribution of ``outputs`` to the inputs (or to a layer's activations).
 
     Attributes:
         values: input-shaped (or layer-shaped with ``layer=``) attributions, detached, on the model's device.
+            A layer whose output is a tuple with several floating-point tensors gives a tuple of tensors, one
+            per tensor in the order of the output (as Captum does; non-tensor entries such as ``None`` are
+            skipped); a layer output with one tensor (a tensor, or a tuple holding one) gives that tensor.
+            ``delta`` then sums over every tensor of the tuple. A tuple of inputs (a multi-input model) gives
+            a tuple shaped like the inputs, and ``delta`` sums over all of them.
         delta: ``Σ values − (f(x) − f(baseline))`` per example for methods with a completeness property,
             else None.
         outputs: the target score ``f(x)`` per example.
@@ -33,6 +44,8 @@ class Attribution:
         info: extra results: ``steps`` / ``evaluations`` per example for path methods, ``attention`` maps, ...
     """
 
+    # A tuple of tensors for a tuple-valued layer (see above); annotated as the common case, so that code
+    # attributing inputs or single-tensor layers needs no narrowing.
     values: torch.Tensor
     delta: torch.Tensor | None
     outputs: torch.Tensor
@@ -67,7 +80,7 @@ class Attribution:
             "integration": self.integration,
             "layer": self.layer,
             **{key: plain(value) for key, value in self.settings.items()},
-            "shape": list(self.values.shape),
+            "shape": _shape(self.values),
             "outputs": plain(self.outputs),
             "baseline_outputs": plain(self.baseline_outputs),
             "delta": plain(self.delta),

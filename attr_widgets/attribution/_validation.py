@@ -110,9 +110,10 @@ def check_internal_batch_size(value: object) -> int | str | None:
     return value
 
 
-def check_finite_result(values: torch.Tensor, method: str) -> None:
+def check_finite_result(values: torch.Tensor | tuple[torch.Tensor, ...], method: str) -> None:
     """Raise when an attribution came back with NaN/Inf (a non-differentiable or exploding model)."""
-    if values.is_floating_point() and not all_finite(values):
+    parts = values if isinstance(values, tuple) else (values,)
+    if any(part.is_floating_point() and not all_finite(part) for part in parts):
         raise ValueError(
             f"method={method!r} produced NaN/Inf attributions; the model's output is not differentiable "
             "(or overflows) at these inputs."

@@ -263,6 +263,10 @@ def test_uses_steps_marks_the_methods_whose_n_steps_sets_the_quadrature():
     assert {name for name, m in listed.items() if m.uses_steps} == {
         "integrated_gradients",
         "layer_integrated_gradients",
+        "layer_conductance",
+        "internal_influence",
+        "neuron_integrated_gradients",
+        "neuron_conductance",
     }
     assert all(m.to_dict()["uses_steps"] is m.uses_steps for m in listed.values())
     model, x = small_cnn(), images()

@@ -22,6 +22,7 @@ def test_benchmark_quick_run_prints_every_table():
         'n_steps="auto"',
         "Layer IG, prefix",
         "x_gradient vs",
+        "Captum-parity methods",
     )
     for title in titles:
         assert title in out

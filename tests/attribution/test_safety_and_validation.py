@@ -9,20 +9,26 @@ import attr_widgets.attribution as A
 from attr_widgets.attribution import attribute
 from attr_widgets.attribution._registry import specs
 
-LAYER_METHODS = {"layer_integrated_gradients", "grad_cam"}
+# Every registered method (new ones included): what each needs comes from its methods() entry.
+INFO = {str(m): m for m in A.methods()}
+LAYER_METHODS = {name for name, m in INFO.items() if m.needs_layer}
 IMAGE_METHODS = [m for m in A.methods() if m != "attention"]
 
 
 def _kwargs(method, model):
     kwargs = {"cache": False}
+    info = INFO[str(method)]
     if method in LAYER_METHODS:
         kwargs["layer"] = model.inner[2] if isinstance(model, FailingModel) else model[2]
+    if "neuron" in info.options:
+        kwargs["neuron"] = (1, 2, 3)  # a unit of the Conv2d output [B, 6, 8, 8] of small_cnn's layer 2
     if method == "x_gradient":
         kwargs["check_homogeneous"] = False
-    if method in ("integrated_gradients", "layer_integrated_gradients"):
+    if info.uses_steps:
         kwargs["n_steps"] = 8
-    if method in ("smoothgrad", "smoothgrad_sq", "vargrad"):
-        kwargs["nt_samples"] = 4
+    for samples in ("nt_samples", "n_samples"):
+        if samples in info.options:
+            kwargs[samples] = 4
     return kwargs
 
 

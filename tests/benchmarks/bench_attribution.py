@@ -8,7 +8,8 @@ Tables:
 2. steps each integration rule needs to reach |delta| ≤ 1e-3·|f(x) − f(b)| on smooth and ReLU models;
 3. gradient evaluations of ``n_steps="auto"`` (tol 1e-3) against Captum's default 50 steps;
 4. layer IG with the prefix computed once against Captum's LayerIntegratedGradients (middle layer);
-5. X-Gradient (one pass) against IG with 50 steps on an X-DNN.
+5. X-Gradient (one pass) against IG with 50 steps on an X-DNN;
+6. the Captum-parity methods (layer, neuron, NoiseTunnel) against raw Captum (``bench_parity_methods.py``).
 """
 
 from __future__ import annotations
@@ -336,6 +337,11 @@ def main() -> None:
     auto_steps(args.quick)
     layer_prefix_reuse(device, args.quick)
     x_gradient_vs_ig(device, args.quick)
+    from bench_parity_methods import parity_overhead
+
+    torch.manual_seed(0)
+    model = cnn(nn.ReLU, 4 if args.quick else 16)
+    parity_overhead(device, args.quick, timed, table, model, 4, side(args.quick))
 
 
 if __name__ == "__main__":
