@@ -18,6 +18,7 @@ from torch import nn
 from attr_widgets.attribution import Attribution, attribute, predict
 
 from ._base import ComputeWidget, Progress, Request, bundle
+from ._classes import check_labels, top_k_entries
 from ._completeness import completeness
 from ._options import BASELINES, SIGN_MODES, choice_list, method_choices
 from ._serialize import binary_array, channel_sum, display_rgba, unpack
@@ -32,8 +33,13 @@ from ._traits import (
     reject,
 )
 
-TOP_K = 5
 MAX_STEPS = 2000
+
+
+def _is_text(inputs: object) -> bool:
+    if isinstance(inputs, str) or isinstance(inputs, Mapping) and "input_ids" in inputs:
+        return True
+    return isinstance(inputs, (list, tuple)) and bool(inputs) and all(isinstance(t, str) for t in inputs)
 
 
 def _first_conv(model: nn.Module) -> tuple[str, nn.Conv2d] | None:
@@ -58,20 +64,6 @@ def _model_failure(model: nn.Module, x: torch.Tensor, exc: BaseException) -> Val
     return ValueError(message)
 
 
-def _check_labels(labels: object, classes: int) -> list[str]:
-    if labels is None:
-        return [str(i) for i in range(classes)]
-    if isinstance(labels, Mapping):
-        return [str(labels.get(i, i)) for i in range(classes)]
-    if isinstance(labels, str) or not isinstance(labels, Sequence):
-        raise TypeError(
-            f"labels must be a sequence of class names or a dict {{index: name}}, got {labels!r}."
-        )
-    if len(labels) != classes:
-        raise ValueError(f"labels has {len(labels)} names but the model has {classes} classes.")
-    return [str(name) for name in labels]
-
-
 class AttributionWidget(ComputeWidget):
     """Attribution heatmap of an image classifier with live controls.
 
@@ -85,7 +77,8 @@ class AttributionWidget(ComputeWidget):
     Args:
         model: a ``torch.nn.Module`` image classifier, on any device; it is never modified.
         inputs: one image, ``[1, C, H, W]`` or ``[C, H, W]`` (tensor or numpy array), as the model expects it.
-        tokenizer: for text models; not supported by this widget yet.
+        tokenizer: for text models: with it (or with text inputs) the widget is a
+            :class:`TextAttributionWidget` (token highlights) instead.
         labels: class names (a sequence with one name per class, or a dict ``{index: name}``).
         target: the class to explain; None (default) follows the top predicted class.
         method: attribution method (one of ``w.options["methods"]``).
@@ -124,6 +117,15 @@ class AttributionWidget(ComputeWidget):
     top_k = traitlets.List(traitlets.Dict()).tag(sync=True)
     options = traitlets.Dict().tag(sync=True)
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        """Text (``tokenizer=``, a str or list of str, or a tokenizer's output) gets token highlights."""
+        inputs = args[1] if len(args) > 1 else kwargs.get("inputs")
+        if cls is AttributionWidget and (kwargs.get("tokenizer") is not None or _is_text(inputs)):
+            from ._text_widget import TextAttributionWidget
+
+            return TextAttributionWidget(*args, **kwargs)
+        return super().__new__(cls, *args, **kwargs)
+
     def __init__(
         self,
         model: nn.Module,
@@ -143,10 +145,6 @@ class AttributionWidget(ComputeWidget):
         canvas_size: int = 320,
         internal_batch_size: int | str | None = "auto",
     ) -> None:
-        if tokenizer is not None:
-            raise NotImplementedError(
-                "tokenizer=: AttributionWidget explains image classifiers; text models are not supported yet."
-            )
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
         self._model = model
@@ -160,7 +158,7 @@ class AttributionWidget(ComputeWidget):
         self._input_dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
         x = self._validate_trait("inputs", inputs)
         self._load_predictions(x)
-        names = _check_labels(labels, self._num_classes)
+        names = check_labels(labels, self._num_classes)
         self._target_follows_top = target is None
         controls = {
             name: self._validate_trait(name, value)
@@ -286,10 +284,7 @@ class AttributionWidget(ComputeWidget):
         return int(self._order[0])
 
     def _top_k(self, names: Sequence[str]) -> list[dict[str, Any]]:
-        return [
-            {"index": int(i), "label": names[int(i)], "prob": float(self._probs[int(i)])}
-            for i in self._order[:TOP_K]
-        ]
+        return top_k_entries(self._probs, self._order, names)
 
     def _target_probability(self, target: int) -> float:
         return float(self._probs[target])

@@ -52,6 +52,16 @@ export interface ProtocolState {
   recompute(): void;
 }
 
+/**
+ * What a view may use of a store: reading traits and protocol state, and writing controls. A view written
+ * against the traits it needs (`StoreView<ComputeTraits & ClassifierTraits>`) then serves every widget that has
+ * them; subscribing stays with the entry, which knows all the keys.
+ */
+export type StoreView<T extends ComputeTraits> = Omit<
+  Store<T, Record<never, never>>,
+  "subscribe" | "dispose" | "allKeys" | "local" | "setLocal" | "disconnect"
+>;
+
 export class Store<T extends ComputeTraits, L extends object = Record<never, never>> implements ProtocolState {
   /** The result on screen (or its error); null until the first current one arrives. */
   shown: ResultOf<T> | null = null;
@@ -59,14 +69,13 @@ export class Store<T extends ComputeTraits, L extends object = Record<never, nev
   dropped = 0;
   /** False once the comm to the kernel is closed (kernel restarted or shut down). */
   connected = true;
-  /** Every key a first render must draw. */
-  readonly allKeys: StoreKey<T, L>[];
 
   /** The newest result received, shown or not: it waits here while the controls it answers are not current. */
   private latest: ResultOf<T> | null = null;
   private listeners = new Set<Listener<StoreKey<T, L>>>();
   private unbind: (() => void)[] = [];
   private localState: L;
+  private keyList: PropertyKey[]; // untyped so a Store<T, L> is usable where a Store of fewer traits is expected
 
   /** `keys`: every synced trait of the widget beyond the compute protocol's own; `local`: view-only state. */
   constructor(
@@ -76,7 +85,7 @@ export class Store<T extends ComputeTraits, L extends object = Record<never, nev
   ) {
     this.localState = { ...local };
     const synced = [...Object.keys(COMPUTE_TRAIT_KEYS), ...Object.keys(keys)] as (keyof T & string)[];
-    this.allKeys = [...synced, ...(Object.keys(local) as (keyof L)[]), "shown", "busy", "connected"];
+    this.keyList = [...synced, ...(Object.keys(local) as (keyof L)[]), "shown", "busy", "connected"];
     for (const key of synced) {
       const handler = () => this.onModelChange(key);
       model.on(`change:${key}`, handler);
@@ -110,6 +119,11 @@ export class Store<T extends ComputeTraits, L extends object = Record<never, nev
       this.unbind.push(() => signal.disconnect(onStatus));
     }
     if (kernel.status === "dead") this.disconnect();
+  }
+
+  /** Every key a first render must draw. */
+  allKeys<K = StoreKey<T, L>>(): Set<K> {
+    return new Set(this.keyList as K[]);
   }
 
   get<K extends keyof T>(key: K): T[K] {

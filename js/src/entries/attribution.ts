@@ -15,7 +15,7 @@ import {
   type AttributionWidgetTraits,
 } from "../traits/attribution";
 import { createBadge } from "../views/badge";
-import { createControls } from "../views/controls";
+import { createControls, createOpacity } from "../views/controls";
 import { createHeatmap } from "../views/heatmap";
 import { createLegend } from "../views/legend";
 import { createActivity, createErrorBox } from "../views/status";
@@ -46,6 +46,7 @@ function render({ model, el }: RenderProps<AttributionWidgetTraits>): () => void
   const heatmap = createHeatmap(store);
   const legend = createLegend(store, heatmap); // after the heatmap: it shows the extent the heatmap just drew
   const controls = createControls(store);
+  const opacity = createOpacity(store);
   const targets = createTargets(store);
   const badge = createBadge(store);
   const activity = createActivity(store);
@@ -60,13 +61,13 @@ function render({ model, el }: RenderProps<AttributionWidgetTraits>): () => void
       "div",
       { class: "aw-body" },
       h("div", { class: "aw-left" }, heatmap.el, legend.el),
-      h("div", { class: "aw-right" }, targets.el, controls.el),
+      h("div", { class: "aw-right" }, targets.el, controls.el, opacity.el),
     ),
     errors.el,
     footer,
   );
   const views = composeViews<AttributionKey>(
-    [heatmap, legend, targets, controls, badge, activity, errors, heading],
+    [heatmap, legend, targets, controls, opacity, badge, activity, errors, heading],
     (err) => showViewError(errors.el, err),
   );
 
@@ -76,7 +77,7 @@ function render({ model, el }: RenderProps<AttributionWidgetTraits>): () => void
   }
 
   const unsubscribe = store.subscribe(update);
-  update(new Set(store.allKeys));
+  update(store.allKeys());
   el.append(root);
 
   return () => {

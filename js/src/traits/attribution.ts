@@ -5,50 +5,11 @@
 import type { SignMode } from "../core/colorscale";
 import type { BinaryArray, ComputeTraits, ResultBase, TraitKeys } from "../core/protocol";
 import type { Store, StoreKey } from "../core/store";
+import type { ClassifierTraits, Completeness, MethodTraits, Options, Prediction } from "./shared";
+
+export type { Choice, Completeness, MethodChoice, Options, Prediction } from "./shared";
 
 export type { SignMode };
-
-/** One entry of a selector. */
-export interface Choice {
-  value: string;
-  label: string;
-}
-
-/** A method the widget offers, with which of the other controls it reads. */
-export interface MethodChoice extends Choice {
-  uses_baseline: boolean;
-  /** The baselines this method can use (the others are disabled while it is selected). */
-  baselines: string[];
-  uses_steps: boolean;
-  completeness: boolean;
-}
-
-/** Static choices for the selectors, sent once. */
-export interface Options {
-  methods: MethodChoice[];
-  baselines: Choice[];
-  sign_modes: Choice[];
-}
-
-/** One of the model's top predictions for the input. */
-export interface Prediction {
-  index: number;
-  label: string;
-  prob: number;
-}
-
-/**
- * IG completeness: delta = Σ attr − (f(x) − f(b)); `relative` = |delta| / |f(x) − f(b)|, null when the gap
- * f(x) − f(b) is too small for a ratio to mean anything (below `min_gap_fraction` of max(|f(x)|, |f(b)|)).
- */
-export interface Completeness {
-  delta: number;
-  relative: number | null;
-  fx: number;
-  fb: number;
-  gap: number;
-  min_gap_fraction: number;
-}
 
 /** The outcome of one request: a heatmap, or an error message. */
 export interface Result extends ResultBase {
@@ -63,7 +24,7 @@ export interface Result extends ResultBase {
 }
 
 /** All synced traits of AttributionWidget. */
-export interface AttributionWidgetTraits extends ComputeTraits<Result> {
+export interface AttributionWidgetTraits extends ComputeTraits<Result>, ClassifierTraits, MethodTraits {
   // controls (written by the view and by Python)
   method: string;
   target: number;

@@ -2,7 +2,12 @@
 import { formatValue } from "../core/colorscale";
 import { h } from "../core/dom";
 import type { View } from "../core/view";
-import type { Completeness, AttributionKey, AttributionStore } from "../traits/attribution";
+import type { ComputeTraits, ResultBase } from "../core/protocol";
+import type { StoreKey, StoreView } from "../core/store";
+import type { Completeness, ExplainedResult } from "../traits/shared";
+
+type ExplainedStore = StoreView<ComputeTraits<ResultBase & ExplainedResult>>;
+type ExplainedKey = StoreKey<ComputeTraits<ResultBase & ExplainedResult>>;
 
 /** Below this relative error completeness counts as satisfied (green). */
 export const COMPLETE_BELOW = 1e-2;
@@ -17,13 +22,13 @@ export function badgeLevel(c: Completeness | null): BadgeLevel {
   return "poor";
 }
 
-export type BadgeView = View<AttributionKey>;
+export type BadgeView = View<ExplainedKey>;
 
-export function createBadge(store: AttributionStore): BadgeView {
+export function createBadge(store: ExplainedStore): BadgeView {
   const value = h("span", { class: "aw-badge-value" });
   const el = h("span", { class: "aw-badge", "data-level": "none" }, h("span", { class: "aw-badge-name" }, "completeness"), value);
 
-  function update(changed: Set<AttributionKey>): void {
+  function update(changed: Set<ExplainedKey>): void {
     if (!changed.has("shown")) return;
     const shown = store.shown;
     const c = shown?.error ? null : (shown?.completeness ?? null);

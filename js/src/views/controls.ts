@@ -1,9 +1,11 @@
 /** Method, baseline, n_steps, sign mode and opacity controls; each one writes its trait through the store. */
 import { Disposer, h } from "../core/dom";
 import type { View } from "../core/view";
-import type { Choice, SignMode, AttributionKey, AttributionStore } from "../traits/attribution";
+import type { AttributionKey, AttributionStore } from "../traits/attribution";
+import type { Choice, MethodKey, MethodStore } from "../traits/shared";
+import type { SignMode } from "../core/colorscale";
 
-export type ControlsView = View<AttributionKey>;
+export type ControlsView = View<MethodKey>;
 
 function field(label: string, control: HTMLElement, extra?: HTMLElement): HTMLElement {
   const head = h("div", { class: "aw-field-head" }, h("span", { class: "aw-field-label" }, label));
@@ -39,7 +41,7 @@ function segmented(name: string, onPick: (value: string) => void, disposer: Disp
   };
 }
 
-export function createControls(store: AttributionStore): ControlsView {
+export function createControls(store: MethodStore): ControlsView {
   const disposer = new Disposer();
 
   const method = h("select", { class: "aw-select", "data-control": "method", "aria-label": "attribution method" });
@@ -73,18 +75,6 @@ export function createControls(store: AttributionStore): ControlsView {
 
   const sign = segmented("sign_mode", (v) => store.setControl("sign_mode", v as SignMode), disposer);
 
-  const opacityValue = h("span", { class: "aw-field-value" });
-  const opacity = h("input", {
-    type: "range",
-    class: "aw-range",
-    min: 0,
-    max: 1,
-    step: 0.01,
-    "data-control": "opacity",
-    "aria-label": "heatmap opacity",
-  });
-  disposer.listen(opacity, "input", () => store.setControl("opacity", Number(opacity.value)));
-
   const baselineField = field("Baseline", baseline.el);
   const stepsField = field("Steps", steps, stepsValue);
   const el = h(
@@ -94,10 +84,9 @@ export function createControls(store: AttributionStore): ControlsView {
     baselineField,
     stepsField,
     field("Show", sign.el),
-    field("Opacity", opacity, opacityValue),
   );
 
-  function update(changed: Set<AttributionKey>): void {
+  function update(changed: Set<MethodKey>): void {
     const options = store.get("options");
     if (changed.has("options")) {
       method.replaceChildren(...options.methods.map((m) => h("option", { value: m.value }, m.label)));
@@ -124,10 +113,32 @@ export function createControls(store: AttributionStore): ControlsView {
       if (document.activeElement !== steps) steps.value = String(n);
       stepsValue.textContent = String(n);
     }
+  }
+
+  return { el, update, dispose: () => disposer.dispose() };
+}
+
+/** The heatmap's opacity over the image (image widgets only). */
+export function createOpacity(store: AttributionStore): View<AttributionKey> {
+  const disposer = new Disposer();
+  const value = h("span", { class: "aw-field-value" });
+  const opacity = h("input", {
+    type: "range",
+    class: "aw-range",
+    min: 0,
+    max: 1,
+    step: 0.01,
+    "data-control": "opacity",
+    "aria-label": "heatmap opacity",
+  });
+  disposer.listen(opacity, "input", () => store.setControl("opacity", Number(opacity.value)));
+  const el = h("div", { class: "aw-controls" }, field("Opacity", opacity, value));
+
+  function update(changed: Set<AttributionKey>): void {
     if (changed.has("opacity") || changed.has("options")) {
       const o = store.get("opacity");
       if (document.activeElement !== opacity) opacity.value = String(o);
-      opacityValue.textContent = `${Math.round(o * 100)}%`;
+      value.textContent = `${Math.round(o * 100)}%`;
     }
   }
 

@@ -2,7 +2,15 @@
 import { colorOf, formatValue, GHOST_CONTRAST, legendTicks, overlayAlpha } from "../core/colorscale";
 import { h } from "../core/dom";
 import type { View } from "../core/view";
-import type { SignMode, AttributionKey, AttributionStore } from "../traits/attribution";
+import type { SignMode } from "../core/colorscale";
+import type { ComputeTraits } from "../core/protocol";
+import type { StoreKey, StoreView } from "../core/store";
+
+/** What a legend reads: how values are shown. */
+interface ScaleTraits extends ComputeTraits {
+  sign_mode: SignMode;
+  outlier_percent: number;
+}
 
 const GHOST_GREY = Math.round(255 * (1 - GHOST_CONTRAST / 2));
 const GHOST_BACKGROUND = `rgb(${GHOST_GREY}, ${GHOST_GREY}, ${GHOST_GREY})`;
@@ -31,9 +39,11 @@ export function gradientCss(mode: SignMode, stops = 16): string {
 export interface ScaleSource {
   extent(): number;
   hasHeatmap(): boolean;
+  /** A line about how the values were made (e.g. "summed over the embedding dimension"), if any. */
+  note?(): string;
 }
 
-export function createLegend(store: AttributionStore, scale: ScaleSource): View<AttributionKey> {
+export function createLegend(store: StoreView<ScaleTraits>, scale: ScaleSource): View<StoreKey<ScaleTraits>> {
   const bar = h("div", { class: "aw-legend-bar" });
   const ticks = h("div", { class: "aw-legend-ticks" });
   const caption = h("div", { class: "aw-legend-caption" });
@@ -45,7 +55,8 @@ export function createLegend(store: AttributionStore, scale: ScaleSource): View<
     const hasHeatmap = scale.hasHeatmap();
     const mode = store.get("sign_mode");
     const outlier = store.get("outlier_percent");
-    const key = `${mode}|${extent}|${outlier}|${hasHeatmap}`;
+    const note = scale.note?.() ?? "";
+    const key = `${mode}|${extent}|${outlier}|${hasHeatmap}|${note}`;
     if (key === drawn) return;
     drawn = key;
     // Over the same light grey the canvas fades the image to, so the bar shows the colours the canvas shows.
@@ -62,7 +73,8 @@ export function createLegend(store: AttributionStore, scale: ScaleSource): View<
       ...values.map((v) => h("span", { class: "aw-tick" }, v > 0 && mode === "signed" ? `+${formatValue(v)}` : formatValue(v))),
     );
     const clip = outlier > 0 ? ` · clipped at the ${100 - outlier}th percentile` : "";
-    caption.textContent = extent > 0 ? `${CAPTIONS[mode]}${clip}` : `${CAPTIONS[mode]} · all zero`;
+    const how = note ? ` · ${note}` : "";
+    caption.textContent = extent > 0 ? `${CAPTIONS[mode]}${clip}${how}` : `${CAPTIONS[mode]} · all zero`;
     el.setAttribute("aria-label", `colour scale from ${formatValue(values[0])} to ${formatValue(values[values.length - 1])}`);
   }
 

@@ -1,9 +1,9 @@
 /** The target selector: the model's top-5 classes with probabilities, plus any other class by number. */
-import type { AttributionKey, AttributionStore } from "../traits/attribution";
 import { Disposer, h } from "../core/dom";
 import type { View } from "../core/view";
+import type { ClassifierKey, ClassifierStore } from "../traits/shared";
 
-export type TargetsView = View<AttributionKey>;
+export type TargetsView = View<ClassifierKey>;
 
 /** "97.1%", "0.04%", "<0.01%" */
 export function formatProb(p: number): string {
@@ -13,7 +13,7 @@ export function formatProb(p: number): string {
   return "<0.01%";
 }
 
-export function createTargets(store: AttributionStore): TargetsView {
+export function createTargets(store: ClassifierStore): TargetsView {
   const disposer = new Disposer();
   const list = h("div", { class: "aw-targets", role: "listbox", "aria-label": "target class", "data-control": "target" });
   const other = h("input", {
@@ -54,7 +54,7 @@ export function createTargets(store: AttributionStore): TargetsView {
     return store.get("labels")[index] ?? String(index);
   }
 
-  function update(changed: Set<AttributionKey>): void {
+  function update(changed: Set<ClassifierKey>): void {
     const target = store.get("target");
     if (changed.has("top_k") || changed.has("target") || changed.has("labels")) {
       list.replaceChildren(

@@ -1,0 +1,302 @@
+"""Token highlights: the attribution of a text classifier's decision to its tokens (or words), live."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import traitlets
+from torch import nn
+
+from attr_widgets.attribution import Attribution, attribute, predict
+from attr_widgets.attribution._registry import specs
+
+from ._base import ComputeWidget, Progress, Request, bundle
+from ._classes import check_labels, top_k_entries
+from ._completeness import completeness
+from ._options import SIGN_MODES, choice_list
+from ._serialize import binary_array
+from ._tokens import TextExample, check_vocabulary, encode, find_token_embedding, max_tokens, word_scores
+from ._traits import BoundedFloat, BoundedInt, Choice, ClassIndex, InvalidValueError, reject
+
+# (method, label, baselines it can use, uses steps, how its values become one score per token)
+TEXT_METHODS = (
+    ("layer_integrated_gradients", "Integrated Gradients (embeddings)", ("pad", "mask", "zero_embedding"),
+     True,
+     "summed over the embedding dimension (the sum keeps completeness)"),
+    ("layer_gradient_x_activation", "Gradient × embedding", (), False, "summed over the embedding dimension"),
+    ("attention", "Attention (last layer, mean over heads)", (), False,
+     "attention from the first token ([CLS]) to each token"),
+    ("feature_ablation", "Token ablation", ("pad", "mask"), False,
+     "drop in the score when the token is replaced by the baseline token"),
+)  # fmt: skip
+TEXT_BASELINES = (("pad", "[PAD] tokens"), ("mask", "[MASK] tokens"), ("zero_embedding", "Zero embedding"))
+MAX_STEPS = 1024
+
+
+def text_method_choices() -> list[dict[str, Any]]:
+    """The methods the engine has (layer gradient × activation may not be there), for the selector."""
+    registry = specs()
+    return [
+        {"value": name, "label": label, "uses_baseline": bool(baselines), "baselines": list(baselines),
+         "uses_steps": steps, "completeness": bool(registry[name].has_delta), "reduction": reduction}
+        for name, label, baselines, steps, reduction in TEXT_METHODS
+        if name in registry
+    ]  # fmt: skip
+
+
+class TextAttributionWidget(ComputeWidget):
+    """Token highlights of a text classifier: which tokens (or words) the decision rests on.
+
+    ``AttributionWidget(model, text, tokenizer=tok)`` returns one of these. Each token is drawn as text (never
+    as HTML) on a diverging colour scale centred at zero; hover reads a token's attribution and share, a click
+    pins it (``w.pinned``). Words merge subword pieces by the tokenizer's own word boundaries, summing their
+    scores. Methods: layer Integrated Gradients on the token embeddings (Sundararajan, Taly and Yan,
+    "Axiomatic Attribution for Deep Networks", 2017), gradient × embedding, attention weights and token
+    ablation.
+
+    Args:
+        model: a classifier taking ``input_ids`` and ``attention_mask`` and returning logits (a tensor, a
+            tuple, a dict or an object with ``.logits``: see ``output``); never modified.
+        inputs: a text, a list of texts (an example selector), or the tokenizer's output.
+        tokenizer: the model's tokenizer (a fast one gives character offsets and words).
+        labels, target, method, n_steps, output, sign_mode, outlier_percent: as in ``AttributionWidget``.
+        baseline: "pad", "mask" (every non-special token replaced) or "zero_embedding".
+        layer: the module whose output are the token embeddings (default: found automatically).
+        example: which of ``inputs`` is shown.
+        words: show words instead of subword tokens; show_special: show [CLS], [SEP] and the like.
+
+    Texts longer than the model's maximum are cut to it, with a warning and a note in the view.
+    """
+
+    _esm = bundle("text")
+
+    method = Choice("layer_integrated_gradients").tag(sync=True, compute=True)
+    target = ClassIndex(0).tag(sync=True, compute=True)
+    baseline = Choice("pad", [value for value, _ in TEXT_BASELINES]).tag(sync=True, compute=True)
+    n_steps = BoundedInt(32, 1, MAX_STEPS).tag(sync=True, compute=True)
+    example = traitlets.Int(0).tag(sync=True, compute=True)
+    # View-only controls.
+    words = traitlets.Bool(False).tag(sync=True)
+    show_special = traitlets.Bool(False).tag(sync=True)
+    pinned = traitlets.Int(-1).tag(sync=True)
+    sign_mode = Choice("signed", [value for value, _ in SIGN_MODES]).tag(sync=True)
+    outlier_percent = BoundedFloat(0.0, 0.0, 50.0).tag(sync=True)
+    # Written by Python: the tokens of the example on screen (sent once per example, not per result).
+    tokens = traitlets.List(traitlets.Dict()).tag(sync=True)
+    examples = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    truncated_from = traitlets.Int(0).tag(sync=True)
+    words_available = traitlets.Bool(True).tag(sync=True)
+    labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    num_classes = traitlets.Int(0).tag(sync=True)
+    top_k = traitlets.List(traitlets.Dict()).tag(sync=True)
+    options = traitlets.Dict().tag(sync=True)
+
+    def __init__(
+        self,
+        model: nn.Module,
+        inputs: Any,
+        *,
+        tokenizer: Any,
+        labels: Sequence[str] | Mapping[int, str] | None = None,
+        target: int | None = None,
+        method: str = "layer_integrated_gradients",
+        baseline: str = "pad",
+        n_steps: int = 32,
+        layer: nn.Module | str | None = None,
+        output: Any = None,
+        example: int = 0,
+        words: bool = False,
+        show_special: bool = False,
+        sign_mode: str = "signed",
+        outlier_percent: float = 0.0,
+        internal_batch_size: int | str | None = "auto",
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+        self._model, self._output, self._tokenizer = model, output, tokenizer
+        self._internal_batch_size = internal_batch_size
+        name, embedding = find_token_embedding(model) if layer is None else (layer, None)
+        if embedding is not None:
+            check_vocabulary(tokenizer, embedding)
+        self._layer = name
+        self._examples: list[TextExample] = encode(inputs, tokenizer, max_tokens(tokenizer, model))
+        method_options = text_method_choices()
+        self._choices = {"method": [m["value"] for m in method_options]}
+        self._init_compute()
+        self._attribution: Attribution | None = None
+        self._example_index = self._check_example(example)
+        self._load_predictions(self._example_index)
+        self._target_follows_top = target is None
+        names = check_labels(labels, self._num_classes)
+        controls = {
+            key: self.traits()[key]._validate(self, value)
+            for key, value in (("method", method), ("target", target), ("baseline", baseline),
+                               ("n_steps", n_steps), ("sign_mode", sign_mode),
+                               ("outlier_percent", outlier_percent))
+        }  # fmt: skip
+        first = Request(1, {**{k: controls[k] for k in ("method", "target", "baseline", "n_steps")},
+                            "example": self._example_index})  # fmt: skip
+        fields, attribution = self._compute(first, lambda done, total: None)
+        current = self._examples[self._example_index]
+        super().__init__(
+            tokens=current.tokens,
+            examples=[e.preview for e in self._examples],
+            truncated_from=current.truncated_from or 0,
+            words_available=current.text is not None and getattr(tokenizer, "is_fast", False),
+            labels=names,
+            num_classes=self._num_classes,
+            top_k=top_k_entries(self._probs, self._order, names),
+            options={
+                "methods": method_options,
+                "baselines": choice_list(TEXT_BASELINES),
+                "sign_modes": choice_list(SIGN_MODES),
+            },  # fmt: skip
+            request_seq=1,
+            result={"seq": 1, "controls": dict(first.controls), **first.controls, **fields, "error": None},
+            activity={
+                "state": "idle",
+                "seq": 1,
+                "done": 1,
+                "total": 1,
+                "elapsed_ms": fields["elapsed_ms"],
+                "eta_ms": None,
+                "message": "",
+            },  # fmt: skip
+            example=self._example_index,
+            words=bool(words),
+            show_special=bool(show_special),
+            **controls,
+        )
+        self._attribution = attribution
+        self._start(first_seq=1)
+
+    # -- public read-only state
+    @property
+    def model(self) -> nn.Module:
+        return self._model
+
+    @property
+    def attribution(self) -> Attribution | None:
+        """The :class:`Attribution` on screen (values per token and embedding dimension), or None."""
+        return self._attribution
+
+    @property
+    def token_scores(self) -> np.ndarray | None:
+        """One score per token of the example on screen (special tokens included), or None after a failure."""
+        result = self.result
+        if result is None or result.get("scores") is None:
+            return None
+        return np.frombuffer(result["scores"]["view"], dtype=np.float32).copy()
+
+    def word_scores(self) -> tuple[list[str], np.ndarray] | None:
+        """(words, their scores): each word's score is the sum of its pieces' scores."""
+        scores = self.token_scores
+        return None if scores is None else word_scores(scores, self.tokens)
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        return self._probs.copy()
+
+    # -- the compute protocol
+    def _compute(self, request: Request, progress: Progress) -> tuple[dict[str, Any], Attribution]:
+        ex = self._examples[request["example"]]
+        method = request["method"]
+        start = time.perf_counter()
+        options: dict[str, Any] = {
+            "forward_kwargs": {"attention_mask": ex.attention_mask},
+            "progress": progress,
+        }
+        layer_method = specs()[method].needs_layer
+        if layer_method:
+            options["layer"] = self._layer
+        if method in ("layer_integrated_gradients", "feature_ablation"):
+            options.update(self._token_baseline(request["baseline"], ex))
+        if specs()[method].path:
+            options["n_steps"] = request["n_steps"]
+        attribution = attribute(
+            self._model, ex.input_ids, method=method, target=request["target"], output=self._output,
+            internal_batch_size=self._internal_batch_size, **options,
+        )  # fmt: skip
+        values = attribution.values.detach().float().cpu()[0]
+        scores = values.reshape(values.shape[0], -1).sum(dim=1) if values.dim() > 1 else values
+        return {
+            "scores": binary_array(scores.numpy().astype(np.float32)),
+            "completeness": completeness(attribution),
+            "target_prob": float(self._probs[request["target"]]),
+            "elapsed_ms": (time.perf_counter() - start) * 1000,
+        }, attribution
+
+    def _token_baseline(self, name: str, ex: TextExample) -> dict[str, Any]:
+        if name == "zero_embedding":
+            width = self._embedding_width(ex)
+            return {"baseline": torch.zeros(1, ex.input_ids.shape[1], width)}
+        token = getattr(self._tokenizer, f"{name}_token_id", None)
+        if token is None:
+            raise ValueError(f"baseline={name!r}: the tokenizer has no {name} token; use another baseline.")
+        keep = list(getattr(self._tokenizer, "all_special_ids", []))
+        keep = [
+            t for t in keep if t != token
+        ]  # [CLS] and [SEP] stay in the baseline text (as in Captum's tutorials)
+        return {"baseline": name, f"{name}_token_id": int(token), "keep_token_ids": keep}
+
+    def _embedding_width(self, ex: TextExample) -> int:
+        module = (
+            dict(self._model.named_modules())[self._layer] if isinstance(self._layer, str) else self._layer
+        )
+        weight = getattr(module, "weight", None)
+        if isinstance(weight, torch.Tensor) and weight.dim() == 2:
+            return int(weight.shape[1])
+        raise ValueError("baseline='zero_embedding' needs an embedding layer with a [vocab, width] weight.")
+
+    def _failure_fields(self, request: Request) -> dict[str, Any]:
+        return {"scores": None, "completeness": None, "target_prob": float(self._probs[request["target"]])}
+
+    def _published(self, value: Any) -> None:
+        self._attribution = value
+
+    def _control_changed(self, change: dict[str, Any]) -> None:
+        if change["name"] == "target" and not self._suspended:
+            self._target_follows_top = False
+        if change["name"] == "example":
+            self._show_example(change["new"])
+
+    # -- examples and predictions
+    def _check_example(self, value: Any) -> int:
+        count = len(self._examples)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= int(value) < count:
+            raise reject(self, "example", InvalidValueError(
+                f"example must be an integer index 0..{count - 1} into the {count} input text(s), "
+                f"got {value!r}."
+            ))  # fmt: skip
+        return int(value)
+
+    @traitlets.validate("example")
+    def _validate_example(self, proposal: dict[str, Any]) -> int:
+        return self._check_example(proposal["value"])
+
+    def _load_predictions(self, index: int) -> None:
+        ex = self._examples[index]
+        probs, order = predict(self._model, ex.input_ids, output=self._output, k=None,
+                               attention_mask=ex.attention_mask)  # fmt: skip
+        full = np.zeros(probs.shape[1], dtype=np.float64)
+        full[order[0].cpu().numpy()] = probs[0].detach().cpu().double().numpy()
+        self._probs, self._order = full, order[0].cpu().numpy()
+        self._num_classes = int(full.shape[0])
+
+    def _top_class(self) -> int:
+        return int(self._order[0])
+
+    def _show_example(self, index: int) -> None:
+        self._load_predictions(index)
+        ex = self._examples[index]
+        with self._requests_suspended(), self.hold_sync():
+            self.tokens = ex.tokens
+            self.truncated_from = ex.truncated_from or 0
+            self.pinned = -1
+            self.top_k = top_k_entries(self._probs, self._order, self.labels)
+            if self._target_follows_top:
+                self.target = self._top_class()

@@ -1,0 +1,73 @@
+/**
+ * The synced state of `attr_widgets.TextAttributionWidget` (token highlights) beyond the compute protocol
+ * (tests/widgets/test_widget_transport.py checks it against the Python class).
+ */
+import type { BinaryArray, ComputeTraits, ResultBase, TraitKeys } from "../core/protocol";
+import type { Store, StoreKey } from "../core/store";
+import type { ClassifierTraits, Completeness, MethodTraits } from "./shared";
+
+/** One token of the example on screen, as the tokenizer cut it. */
+export interface Token {
+  /** The characters of the text it covers (the token string for special tokens); drawn as text, never HTML. */
+  text: string;
+  special: boolean;
+  /** Tokens with the same number form one word (the tokenizer's own word boundaries). */
+  word: number;
+  /** Whether whitespace precedes it in the text. */
+  space: boolean;
+}
+
+export interface TextResult extends ResultBase {
+  method: string;
+  target: number;
+  baseline: string;
+  n_steps: number;
+  example: number;
+  /** One float32 score per token (special tokens included). */
+  scores: BinaryArray | null;
+  completeness: Completeness | null;
+  target_prob: number | null;
+}
+
+export interface TextAttributionWidgetTraits extends ComputeTraits<TextResult>, ClassifierTraits, MethodTraits {
+  example: number;
+  words: boolean;
+  show_special: boolean;
+  /** The index of the pinned token (its first piece in word mode), -1 for none. */
+  pinned: number;
+  outlier_percent: number;
+  tokens: Token[];
+  examples: string[];
+  /** The text's full length in tokens when it was cut to the model's maximum, else 0. */
+  truncated_from: number;
+  words_available: boolean;
+}
+
+export const TEXT_KEYS: TraitKeys<Omit<TextAttributionWidgetTraits, keyof ComputeTraits>> = {
+  method: true,
+  target: true,
+  baseline: true,
+  n_steps: true,
+  example: true,
+  words: true,
+  show_special: true,
+  pinned: true,
+  sign_mode: true,
+  outlier_percent: true,
+  tokens: true,
+  examples: true,
+  truncated_from: true,
+  words_available: true,
+  labels: true,
+  num_classes: true,
+  top_k: true,
+  options: true,
+};
+
+/** What only the view knows: the unit (token or word) under the pointer, by its first token's index. */
+export interface TextLocal {
+  hover: number | null;
+}
+
+export type TextStore = Store<TextAttributionWidgetTraits, TextLocal>;
+export type TextKey = StoreKey<TextAttributionWidgetTraits, TextLocal>;

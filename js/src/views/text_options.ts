@@ -1,0 +1,40 @@
+/** The text widget's own controls: which example, tokens or words, special tokens shown or not. */
+import { Disposer, h } from "../core/dom";
+import type { View } from "../core/view";
+import type { TextKey, TextStore } from "../traits/text";
+
+export function createTextOptions(store: TextStore): View<TextKey> {
+  const disposer = new Disposer();
+  const example = h("select", { class: "aw-select", "data-control": "example", "aria-label": "example" });
+  disposer.listen(example, "change", () => store.setControl("example", Number(example.value)));
+  const exampleField = h("label", { class: "aw-text-option aw-example" }, h("span", {}, "Example"), example);
+
+  function toggle(name: "words" | "show_special", label: string, title: string) {
+    const input = h("input", { type: "checkbox", "data-control": name });
+    disposer.listen(input, "change", () => store.setControl(name, input.checked));
+    return { input, el: h("label", { class: "aw-text-option", title }, input, h("span", {}, label)) };
+  }
+  const wordsTitle = "Join subword pieces into words (the tokenizer's word boundaries); a word's score is the sum of its pieces'";
+  const words = toggle("words", "words", wordsTitle);
+  const special = toggle("show_special", "special tokens", "Show [CLS], [SEP] and the model's other special tokens");
+  const el = h("div", { class: "aw-text-options" }, exampleField, words.el, special.el);
+
+  function update(changed: Set<TextKey>): void {
+    if (changed.has("examples")) {
+      const list = store.get("examples");
+      example.replaceChildren(...list.map((text, i) => h("option", { value: i }, `${i + 1}. ${text}`)));
+      exampleField.hidden = list.length < 2;
+    }
+    if (changed.has("examples") || changed.has("example")) example.value = String(store.get("example"));
+    if (changed.has("words") || changed.has("words_available")) {
+      words.input.checked = store.get("words");
+      words.input.disabled = !store.get("words_available");
+      words.el.title = store.get("words_available")
+        ? wordsTitle
+        : "Words need the text and a fast tokenizer (character offsets); this input has token ids only";
+    }
+    if (changed.has("show_special")) special.input.checked = store.get("show_special");
+  }
+
+  return { el, update, dispose: () => disposer.dispose() };
+}
