@@ -117,6 +117,11 @@ class TextAttributionWidget(ComputeWidget):
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+        if tokenizer is None or not callable(getattr(tokenizer, "convert_ids_to_tokens", None)):
+            raise TypeError(
+                "tokenizer=: text inputs need the model's tokenizer (e.g. AutoTokenizer.from_pretrained(...)), "
+                f"got {type(tokenizer).__name__}."
+            )
         self._model, self._output, self._tokenizer = model, output, tokenizer
         self._internal_batch_size = internal_batch_size
         name, embedding = find_token_embedding(model) if layer is None else (layer, None)
@@ -214,7 +219,7 @@ class TextAttributionWidget(ComputeWidget):
         if layer_method:
             options["layer"] = self._layer
         if method in ("layer_integrated_gradients", "feature_ablation"):
-            options.update(self._token_baseline(request["baseline"], ex))
+            options.update(self._token_baseline(method, request["baseline"], ex))
         if specs()[method].path:
             options["n_steps"] = request["n_steps"]
         attribution = attribute(
@@ -230,7 +235,13 @@ class TextAttributionWidget(ComputeWidget):
             "elapsed_ms": (time.perf_counter() - start) * 1000,
         }, attribution
 
-    def _token_baseline(self, name: str, ex: TextExample) -> dict[str, Any]:
+    def _token_baseline(self, method: str, name: str, ex: TextExample) -> dict[str, Any]:
+        allowed = next(baselines for value, _, baselines, _, _ in TEXT_METHODS if value == method)
+        if name not in allowed:
+            raise ValueError(
+                f"baseline={name!r} does not apply to method={method!r} (it replaces whole tokens); "
+                f"use one of {list(allowed)}."
+            )
         if name == "zero_embedding":
             width = self._embedding_width(ex)
             return {"baseline": torch.zeros(1, ex.input_ids.shape[1], width)}

@@ -52,13 +52,14 @@ def test_an_update_for_a_224_image_is_under_210_kb():
 
 
 def _ts_interface_fields(name):
-    """Field names of ``export interface <name>`` under js/src, with those of the interface it extends."""
-    pattern = rf"export interface {name}(?:<[^>]*>)?(?: extends (\w+)(?:<[^>]*>)?)? \{{(.*?)\n\}}"
+    """Field names of ``export interface <name>`` under js/src, with those of the interfaces it extends."""
+    pattern = rf"export interface {name}(?:<[^>{{]*>)? (?:extends ([^{{]*))?\{{(.*?)\n\}}"
     for path in TS_SRC.rglob("*.ts"):
         match = re.search(pattern, path.read_text(), re.S)
         if match:
-            own = set(re.findall(r"^  (\w+)\s*:", match.group(2), re.M))
-            return own | (_ts_interface_fields(match.group(1)) if match.group(1) else set())
+            own = set(re.findall(r"^  (\w+)\??\s*:", match.group(2), re.M))
+            bases = re.findall(r"(\w+)(?:<[^>]*>)?", re.sub(r"<[^>]*>", "", match.group(1) or ""))
+            return own.union(*(_ts_interface_fields(base) for base in bases))
     raise AssertionError(f"no `export interface {name}` under {TS_SRC}")
 
 
