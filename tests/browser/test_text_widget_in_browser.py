@@ -1,0 +1,70 @@
+"""Token highlights (TextAttributionWidget) on the real MiniLM classifier, in JupyterLab 4 and Notebook 7."""
+
+import pytest
+from _jupyter import kernel_exec, save_screenshot
+from test_widget_in_browser import WAIT_FOR_SEQ_JS, root_selector
+
+pytestmark = pytest.mark.browser
+
+SHOW = """
+from attr_widgets.examples import LABELS, minilm_sentiment_classifier
+tok, minilm, _ = minilm_sentiment_classifier()
+w_{tag} = AttributionWidget(
+    minilm,
+    ["The plot was thin but the acting shone, unbelievably so. <img src=x onerror=window.xss_fired=1>",
+     "A dull, lifeless film."],
+    tokenizer=tok, labels=LABELS, n_steps=16,
+)
+w_{tag}
+"""
+
+
+def wait_for_result(nb, tag, after):
+    nb.page.wait_for_function(WAIT_FOR_SEQ_JS, arg=[root_selector(tag), after], timeout=90_000)
+
+
+def test_tokens_render_as_text_with_colours_and_follow_both_sides(nb):
+    tag = "text"
+    cell = nb.cell(f"# {tag}\n{SHOW.format(tag=tag)}", tag)
+    root = cell.locator(".aw-root")
+    root.wait_for(timeout=120_000)
+    wait_for_result(nb, tag, 0)
+    tokens = root.locator(".aw-tok")
+    texts = tokens.all_inner_texts()
+    assert "<" in texts and ">" in texts, texts
+    # the markup shows as the characters of the text, spaced as in the text
+    shown = root.locator(".aw-tokens").inner_text()
+    assert "acting shone, unbelievably so. <img src=x onerror=window.xss_fired=1>" in shown, shown
+    assert root.locator("img").count() == 0
+    assert nb.page.evaluate("() => window.xss_fired === undefined")
+    colours = set(tokens.evaluate_all("(spans) => spans.map((s) => s.style.background).filter(Boolean)"))
+    assert len(colours) >= 5
+    tokens.nth(4).hover()
+    assert "attribution" in root.locator(".aw-readout").inner_text()
+    save_screenshot(root, f"{nb.app}-text-tokens")
+
+    # words from Python; the pieces of "unbelievably" join
+    kernel_exec(nb.page, f"w_{tag}.words = True")
+    nb.page.wait_for_function(
+        "(sel) => [...document.querySelectorAll(sel + ' .aw-tok')]"
+        ".some((s) => s.textContent === 'unbelievably')",
+        arg=root_selector(tag),
+    )
+    # the method from the browser
+    seq = int(root.get_attribute("data-seq"))
+    root.locator('[data-control="method"]').select_option("attention")
+    wait_for_result(nb, tag, seq)
+    answer = kernel_exec(nb.page, f"print(w_{tag}.method, w_{tag}.result['method'])")
+    assert answer.strip() == "attention attention"
+    assert root.locator(".aw-title").inner_text().startswith("Attention")
+    # pin a token from the browser: Python sees it
+    root.locator(".aw-tok").nth(2).click()
+    pinned = int(kernel_exec(nb.page, f"print(w_{tag}.pinned)").strip())
+    assert pinned >= 0
+    # the other example, from the browser; its top class becomes the target
+    seq = int(root.get_attribute("data-seq"))
+    root.locator('[data-control="example"]').select_option("1")
+    wait_for_result(nb, tag, seq)
+    assert root.locator(".aw-tok").first.inner_text() == "A"
+    assert kernel_exec(nb.page, f"print(w_{tag}.target)").strip() == "0"
+    save_screenshot(root, f"{nb.app}-text-words-attention")
