@@ -317,7 +317,10 @@ def _attribute(
         scorer.finish()
         return scorer, outputs, result
 
-    with preserved_model(model, restore_buffers=False):
+    # A single-pass method touches nothing on the model (one forward, torch.autograd.grad w.r.t. the inputs,
+    # no hooks, no mode or requires_grad change), so there is nothing to restore: no snapshot is taken.
+    guard = nullcontext() if single_pass and not training else preserved_model(model, restore_buffers=False)
+    with guard:
         scorer, outputs, result = (
             with_private_buffers(model, first_forward_and_method) if training else first_forward_and_method()
         )
