@@ -17,6 +17,7 @@ from attr_widgets.attribution._registry import specs
 from ._base import ComputeWidget, Progress, Request, bundle
 from ._classes import check_labels, top_k_entries
 from ._completeness import completeness
+from ._erasure_panel import erasure_figures
 from ._options import SIGN_MODES, choice_list
 from ._serialize import binary_array
 from ._tokens import TextExample, check_vocabulary, encode, find_token_embedding, max_tokens, word_scores
@@ -79,6 +80,8 @@ class TextAttributionWidget(ComputeWidget):
     baseline = Choice("pad", [value for value, _ in TEXT_BASELINES]).tag(sync=True, compute=True)
     n_steps = BoundedInt(32, 1, MAX_STEPS).tag(sync=True, compute=True)
     example = traitlets.Int(0).tag(sync=True, compute=True)
+    # Serrano and Smith's erasure test for the example on screen (opt-in: it runs many forward passes).
+    erasure = traitlets.Bool(False).tag(sync=True, compute=True)
     # View-only controls.
     words = traitlets.Bool(False).tag(sync=True)
     show_special = traitlets.Bool(False).tag(sync=True)
@@ -109,6 +112,7 @@ class TextAttributionWidget(ComputeWidget):
         layer: nn.Module | str | None = None,
         output: Any = None,
         example: int = 0,
+        erasure: bool = False,
         words: bool = False,
         show_special: bool = False,
         sign_mode: str = "signed",
@@ -144,7 +148,7 @@ class TextAttributionWidget(ComputeWidget):
                                ("outlier_percent", outlier_percent))
         }  # fmt: skip
         first = Request(1, {**{k: controls[k] for k in ("method", "target", "baseline", "n_steps")},
-                            "example": self._example_index})  # fmt: skip
+                            "example": self._example_index, "erasure": bool(erasure)})  # fmt: skip
         fields, attribution = self._compute(first, lambda done, total: None)
         current = self._examples[self._example_index]
         super().__init__(
@@ -172,6 +176,7 @@ class TextAttributionWidget(ComputeWidget):
                 "message": "",
             },  # fmt: skip
             example=self._example_index,
+            erasure=bool(erasure),
             words=bool(words),
             show_special=bool(show_special),
             **controls,
@@ -228,12 +233,28 @@ class TextAttributionWidget(ComputeWidget):
         )  # fmt: skip
         values = attribution.values.detach().float().cpu()[0]
         scores = values.reshape(values.shape[0], -1).sum(dim=1) if values.dim() > 1 else values
+        panel = self._erasure(request, ex, scores, progress) if request["erasure"] else None
         return {
             "scores": binary_array(scores.numpy().astype(np.float32)),
+            "erasure": panel,
             "completeness": completeness(attribution),
             "target_prob": float(self._probs[request["target"]]),
             "elapsed_ms": (time.perf_counter() - start) * 1000,
         }, attribution
+
+    def _erasure(
+        self, request: Request, ex: TextExample, scores: torch.Tensor, progress: Progress
+    ) -> dict[str, Any]:
+        """The erasure panel's figures; IG's token scores are reused when they explain the decision."""
+        decision = self._top_class()
+        reuse = request["method"] == "layer_integrated_gradients" and request["target"] == decision
+        baseline = request["baseline"] if request["baseline"] in ("pad", "mask") else "pad"
+        special = torch.tensor([[t["special"] for t in ex.tokens]])
+        return erasure_figures(
+            self._model, ex.input_ids, ex.attention_mask, special, layer=self._layer,
+            ig_scores=scores[None] if reuse else None, n_steps=request["n_steps"], output=self._output,
+            baseline=self._token_baseline("layer_integrated_gradients", baseline, ex), progress=progress,
+        )  # fmt: skip
 
     def _token_baseline(self, method: str, name: str, ex: TextExample) -> dict[str, Any]:
         allowed = next(baselines for value, _, baselines, _, _ in TEXT_METHODS if value == method)
@@ -264,7 +285,8 @@ class TextAttributionWidget(ComputeWidget):
         raise ValueError("baseline='zero_embedding' needs an embedding layer with a [vocab, width] weight.")
 
     def _failure_fields(self, request: Request) -> dict[str, Any]:
-        return {"scores": None, "completeness": None, "target_prob": float(self._probs[request["target"]])}
+        target_prob = float(self._probs[request["target"]])
+        return {"scores": None, "erasure": None, "completeness": None, "target_prob": target_prob}
 
     def _published(self, value: Any) -> None:
         self._attribution = value

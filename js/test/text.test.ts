@@ -26,6 +26,7 @@ function textResult(seq: number, extra: Partial<TextResult> = {}): TextResult {
     n_steps: 32,
     example: 0,
     scores: encodeFloat32(new Float32Array(SCORES), [SCORES.length]),
+    erasure: null,
     completeness: { delta: 1e-3, relative: 1e-3, fx: 2, fb: 1, gap: 1, min_gap_fraction: 0.01 },
     target_prob: 0.8,
     error: null,
@@ -33,7 +34,7 @@ function textResult(seq: number, extra: Partial<TextResult> = {}): TextResult {
     ...extra,
   };
   const { method, target, baseline, n_steps, example } = merged;
-  return { ...merged, controls: { method, target, baseline, n_steps, example } };
+  return { ...merged, controls: { method, target, baseline, n_steps, example, erasure: false } };
 }
 
 function textTraits(extra: Partial<TextAttributionWidgetTraits> = {}): TextAttributionWidgetTraits {
@@ -43,6 +44,7 @@ function textTraits(extra: Partial<TextAttributionWidgetTraits> = {}): TextAttri
     baseline: "pad",
     n_steps: 32,
     example: 0,
+    erasure: false,
     words: false,
     show_special: false,
     pinned: -1,
@@ -67,7 +69,7 @@ function textTraits(extra: Partial<TextAttributionWidgetTraits> = {}): TextAttri
       baselines: [{ value: "pad", label: "[PAD] tokens" }, { value: "mask", label: "[MASK] tokens" }],
       sign_modes: [{ value: "signed", label: "Signed" }, { value: "absolute", label: "Absolute" }],
     },
-    compute_keys: ["baseline", "example", "method", "n_steps", "target"],
+    compute_keys: ["baseline", "erasure", "example", "method", "n_steps", "target"],
     request_seq: 1,
     result: textResult(1),
     activity: activity("idle"),
@@ -137,5 +139,36 @@ describe("the token view", () => {
     expect(model.saved).toEqual([{ example: 1 }]);
     expect(el.querySelector<HTMLElement>(".aw-root")!.dataset.busy).toBe("true");
     expect(el.querySelector<HTMLElement>(".aw-tok")!.style.background).toBe("");
+  });
+});
+
+describe("the erasure panel", () => {
+  it("is hidden until asked for, then lists each ranking with 'never flips' where it does not", () => {
+    const model = new FakeModel(textTraits());
+    const el = mount(model);
+    const panel = el.querySelector<HTMLElement>(".aw-erasure")!;
+    expect(panel.hidden).toBe(true);
+    el.querySelector<HTMLInputElement>('[data-control="erasure"]')!.click();
+    expect(model.saved).toEqual([{ erasure: true }]);
+    const erasure = {
+      decision: 1,
+      erasable: 5,
+      rankings: [
+        { name: "attention", label: "attention", flipped: true, removed: 3, fraction: 0.6, js: 0.31, js_top: 0.01 },
+        { name: "integrated_gradients", label: "Integrated Gradients", flipped: true, removed: 1, fraction: 0.2, js: 0.4, js_top: 0.4 },
+        { name: "random", label: "random order", flipped: false, removed: 5, fraction: null, js: 0.2, js_top: 0.0 },
+      ],
+    };
+    const { controls } = textResult(2);
+    model.kernelSet("result", { ...textResult(2, { erasure }), controls: { ...controls, erasure: true } });
+    expect(panel.hidden).toBe(false);
+    const rows = [...panel.querySelectorAll("tbody tr")].map((r) => [...r.children].map((c) => c.textContent));
+    expect(rows).toEqual([
+      ["attention", "3 of 5 (60 %)", "0.310", "0.010"],
+      ["Integrated Gradients", "1 of 5 (20 %)", "0.400", "0.400"],
+      ["random order", "never flips", "0.200", "0.000"],
+    ]);
+    expect(panel.querySelector(".aw-erasure-best")?.getAttribute("data-ranking")).toBe("integrated_gradients");
+    expect(panel.textContent).toContain("“positive”");
   });
 });

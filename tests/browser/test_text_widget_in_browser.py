@@ -68,3 +68,12 @@ def test_tokens_render_as_text_with_colours_and_follow_both_sides(nb):
     assert root.locator(".aw-tok").first.inner_text() == "A"
     assert kernel_exec(nb.page, f"print(w_{tag}.target)").strip() == "0"
     save_screenshot(root, f"{nb.app}-text-words-attention")
+    # the erasure test from the browser: its table appears with one row per ranking
+    seq = int(root.get_attribute("data-seq"))
+    root.locator('[data-control="erasure"]').check()
+    wait_for_result(nb, tag, seq)
+    rows = root.locator(".aw-erasure tbody tr")
+    assert rows.count() == 5
+    assert "random order" in rows.nth(4).inner_text()
+    assert kernel_exec(nb.page, f"print(len(w_{tag}.result['erasure']['rankings']))").strip() == "5"
+    save_screenshot(root, f"{nb.app}-text-erasure")

@@ -156,3 +156,31 @@ def test_a_text_longer_than_the_model_is_cut_with_a_warning(minilm):
         w = TextAttributionWidget(model, long, tokenizer=tokenizer, method="attention")
     assert len(w.tokens) == 512 and w.truncated_from == 602
     assert w.token_scores.shape == (512,)
+
+
+def test_the_erasure_panel_matches_the_metric_it_wraps(minilm):
+    """Serrano and Smith's test for the example on screen, as erasure_test computes it on one ranking."""
+    from attr_widgets.attribution.metrics import attention_mask_predictor, erasure_test
+
+    tokenizer, model, _ = minilm
+    w = TextAttributionWidget(model, TEXTS, tokenizer=tokenizer, n_steps=8, example=1)
+    assert w.result["erasure"] is None  # opt-in: many forward passes
+    w.erasure = True
+    panel = w.result["erasure"]
+    names = [r["name"] for r in panel["rankings"]]
+    assert names == ["attention", "gradient", "gradient_x_attention", "integrated_gradients", "random"]
+    special = torch.tensor([[t["special"] for t in w.tokens]])
+    assert panel["erasable"] == int((~special).sum()) and panel["decision"] == w.target
+    ex = w._examples[1]
+    ig = w.token_scores[None]
+    reference = erasure_test(
+        attention_mask_predictor(model, ex.input_ids, ex.attention_mask),
+        {"integrated_gradients": torch.tensor(ig, dtype=torch.float32)}, valid=~special, seed=0,
+    )  # fmt: skip
+    ours = next(r for r in panel["rankings"] if r["name"] == "integrated_gradients")
+    theirs = reference.rankings["integrated_gradients"]
+    assert ours["removed"] == int(theirs.removed[0]) and ours["flipped"] == bool(theirs.flipped[0])
+    assert ours["js_top"] == pytest.approx(float(theirs.js_top[0]), abs=1e-6)
+    for row in panel["rankings"]:
+        assert 0 <= row["js"] <= np.log(2) + 1e-9 and 1 <= row["removed"] <= panel["erasable"]
+        assert (row["fraction"] is None) == (not row["flipped"])

@@ -9,6 +9,7 @@ import { composeViews, reflectState, showViewError, staticView } from "../core/v
 import { TEXT_KEYS, type TextAttributionWidgetTraits, type TextKey, type TextLocal, type TextStore } from "../traits/text";
 import { createBadge } from "../views/badge";
 import { createControls } from "../views/controls";
+import { createErasure } from "../views/erasure";
 import { createLegend } from "../views/legend";
 import { createActivity, createErrorBox } from "../views/status";
 import { createTargets } from "../views/targets";
@@ -25,6 +26,7 @@ function render({ model, el }: RenderProps<TextAttributionWidgetTraits>): () => 
   const badge = createBadge(store);
   const activity = createActivity(store);
   const errors = createErrorBox(store, "Attribution");
+  const erasure = createErasure(store);
 
   const title = h("span", { class: "aw-title" });
   const subtitle = h("span", { class: "aw-subtitle" });
@@ -50,11 +52,12 @@ function render({ model, el }: RenderProps<TextAttributionWidgetTraits>): () => 
       h("div", { class: "aw-left" }, options.el, tokens.el, legend.el),
       h("div", { class: "aw-right" }, targets.el, controls.el),
     ),
+    erasure.el,
     errors.el,
     footer,
   );
   const views = composeViews<TextKey>(
-    [tokens, legend, options, targets, controls, badge, activity, errors, caption],
+    [tokens, legend, options, targets, controls, badge, activity, erasure, errors, caption],
     (err) => showViewError(errors.el, err),
   );
 

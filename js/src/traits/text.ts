@@ -17,6 +17,27 @@ export interface Token {
   space: boolean;
 }
 
+/** One ranking's row of the erasure test (Serrano and Smith, "Is Attention Interpretable?", 2019). */
+export interface ErasureRow {
+  name: string;
+  label: string;
+  flipped: boolean;
+  /** Tokens removed when the decision first flipped (all erasable ones when it never did). */
+  removed: number;
+  /** removed / erasable when the decision flipped, else null ("never flips"). */
+  fraction: number | null;
+  /** Jensen-Shannon divergence of the output distribution at the flip (or with everything removed). */
+  js: number;
+  /** JS divergence after removing only the ranking's top token (the single-weight test). */
+  js_top: number;
+}
+
+export interface ErasurePanel {
+  decision: number;
+  erasable: number;
+  rankings: ErasureRow[];
+}
+
 export interface TextResult extends ResultBase {
   method: string;
   target: number;
@@ -25,12 +46,14 @@ export interface TextResult extends ResultBase {
   example: number;
   /** One float32 score per token (special tokens included). */
   scores: BinaryArray | null;
+  erasure: ErasurePanel | null;
   completeness: Completeness | null;
   target_prob: number | null;
 }
 
 export interface TextAttributionWidgetTraits extends ComputeTraits<TextResult>, ClassifierTraits, MethodTraits {
   example: number;
+  erasure: boolean;
   words: boolean;
   show_special: boolean;
   /** The index of the pinned token (its first piece in word mode), -1 for none. */
@@ -49,6 +72,7 @@ export const TEXT_KEYS: TraitKeys<Omit<TextAttributionWidgetTraits, keyof Comput
   baseline: true,
   n_steps: true,
   example: true,
+  erasure: true,
   words: true,
   show_special: true,
   pinned: true,

@@ -9,7 +9,7 @@ export function createTextOptions(store: TextStore): View<TextKey> {
   disposer.listen(example, "change", () => store.setControl("example", Number(example.value)));
   const exampleField = h("label", { class: "aw-text-option aw-example" }, h("span", {}, "Example"), example);
 
-  function toggle(name: "words" | "show_special", label: string, title: string) {
+  function toggle(name: "words" | "show_special" | "erasure", label: string, title: string) {
     const input = h("input", { type: "checkbox", "data-control": name });
     disposer.listen(input, "change", () => store.setControl(name, input.checked));
     return { input, el: h("label", { class: "aw-text-option", title }, input, h("span", {}, label)) };
@@ -17,7 +17,8 @@ export function createTextOptions(store: TextStore): View<TextKey> {
   const wordsTitle = "Join subword pieces into words (the tokenizer's word boundaries); a word's score is the sum of its pieces'";
   const words = toggle("words", "words", wordsTitle);
   const special = toggle("show_special", "special tokens", "Show [CLS], [SEP] and the model's other special tokens");
-  const el = h("div", { class: "aw-text-options" }, exampleField, words.el, special.el);
+  const erasure = toggle("erasure", "erasure test", "Remove tokens from the top of each ranking until the decision flips (Serrano and Smith, 2019); many forward passes");
+  const el = h("div", { class: "aw-text-options" }, exampleField, words.el, special.el, erasure.el);
 
   function update(changed: Set<TextKey>): void {
     if (changed.has("examples")) {
@@ -34,6 +35,7 @@ export function createTextOptions(store: TextStore): View<TextKey> {
         : "Words need the text and a fast tokenizer (character offsets); this input has token ids only";
     }
     if (changed.has("show_special")) special.input.checked = store.get("show_special");
+    if (changed.has("erasure")) erasure.input.checked = store.get("erasure");
   }
 
   return { el, update, dispose: () => disposer.dispose() };
