@@ -184,3 +184,17 @@ def test_the_erasure_panel_matches_the_metric_it_wraps(minilm):
     for row in panel["rankings"]:
         assert 0 <= row["js"] <= np.log(2) + 1e-9 and 1 <= row["removed"] <= panel["erasable"]
         assert (row["fraction"] is None) == (not row["flipped"])
+
+
+def test_the_text_benchmark_prints_its_tables():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_text.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    for line in ("ours, n_steps='auto' tol=1e-2", "Captum LayerIG, 50 steps", "a result (every update)"):
+        assert line in done.stdout
