@@ -130,7 +130,7 @@ def test_methods_argument_limits_the_selector(cnn, digit):
         ({"labels": "abc"}, TypeError, "labels must be a sequence of class names"),
         ({"methods": ["saliency", "gradcam"]}, ValueError, "methods: 'gradcam' is not a known method"),
         ({"methods": "saliency"}, TypeError, "methods must be a non-empty list"),
-        ({"tokenizer": object()}, NotImplementedError, "tokenizer=: .*text models are not supported"),
+        ({"tokenizer": object()}, TypeError, "tokenizer=: text inputs need the model.s tokenizer"),
     ],
 )
 def test_bad_arguments_raise_naming_them(cnn, digit, kwargs, error, message):
