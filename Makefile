@@ -42,7 +42,7 @@ test: test-env js-test lint
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
 lint: test-env
-	$(VENV)/bin/ruff check attr_widgets tests
+	$(VENV)/bin/ruff check attr_widgets attr_widgets_server tests
 	$(VENV)/bin/mypy
 
 bench: test-env js
