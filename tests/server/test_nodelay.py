@@ -76,3 +76,13 @@ def test_install_wraps_once_and_keeps_the_original_behaviour():
 def test_the_extension_entry_points_exist(name):
     assert callable(getattr(attr_widgets_server, name))
     assert attr_widgets_server._jupyter_server_extension_points() == [{"module": "attr_widgets_server"}]
+
+
+def test_the_nodelay_benchmark_prints_its_table():
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_nodelay.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    for row in ("Nagle on (as shipped)", "TCP_NODELAY (extension)", "ZMQ directly"):
+        assert row in done.stdout
