@@ -120,11 +120,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
     parser.add_argument("--changes", type=int, default=24, help="control changes per scenario (>= 20)")
     parser.add_argument("--app", choices=["lab", "notebook"], default="lab")
+    parser.add_argument("--quick", action="store_true", help="8 changes a scenario, one server (a smoke run)")
+    parser.add_argument(
+        "--nodelay", choices=["on", "off", "both"], default="both",
+        help="the attr_widgets server extension (TCP_NODELAY on kernel websockets): on, off, or both in turn",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.quick:
+        args.changes, args.nodelay = 8, "on"
     if not CHROMIUM.exists():
         sys.exit(f"{CHROMIUM} is missing: the benchmark needs Chromium (apt-get install chromium).")
-    from playwright.sync_api import sync_playwright
-
     work = Path(tempfile.mkdtemp(prefix="bench-roundtrip-"))
     root_dir = work / "root"
     root_dir.mkdir()
@@ -132,7 +137,28 @@ def main() -> None:
     weights = work / "digits.pt"
     torch.save({"state": model.state_dict(), "x": x_test}, weights)
     write_notebook(root_dir / "bench.ipynb", [SETUP.format(here=str(HERE), weights=str(weights))])
-    server = start_server(args.app, root_dir)
+    modes = ["off", "on"] if args.nodelay == "both" else [args.nodelay]
+    results = {mode: run_session(args, root_dir, mode) for mode in modes}
+    print(f"\n## Browser round trip, digits CNN (8×8) on CPU, {args.app}, torch threads = 1")
+    print(f"torch {torch.__version__}; times in ms from the control event to the redrawn view\n")
+    print("| TCP_NODELAY | scenario | changes | p50 | p95 | max | kernel compute p50 |")
+    print("|---|---|---|---|---|---|---|")
+    for mode, (rows, _) in results.items():
+        for line in rows:
+            print(f"| {mode} {line}")
+    print("\n## Bytes per update, 224×224 RGB input (websocket frames the page received)\n")
+    print("| update | websocket frames | bytes on the wire | comm message (JSON + buffers) | goal |")
+    print("|---|---|---|---|---|")
+    for line in results[modes[-1]][1]:
+        print(line)
+
+
+def run_session(args, root_dir: Path, mode: str) -> tuple[list[str], list[str]]:
+    """One server (extension on or off), one page: the round-trip rows and the bytes rows."""
+    from playwright.sync_api import sync_playwright
+
+    extra = () if mode == "on" else ("--KernelWebsocketNoDelay.enabled=False",)
+    server = start_server(args.app, root_dir, extra)
     frames: list[int] = []
     try:
         with sync_playwright() as playwright:
@@ -157,18 +183,7 @@ def main() -> None:
             browser.close()
     finally:
         server.stop()
-
-    print(f"\n## Browser round trip, digits CNN (8×8) on CPU, {args.app}, torch threads = 1")
-    print(f"torch {torch.__version__}; times in ms from the control event to the redrawn view\n")
-    print("| scenario | changes | p50 | p95 | max | kernel compute p50 |")
-    print("|---|---|---|---|---|---|")
-    for line in rows:
-        print(line)
-    print("\n## Bytes per update, 224×224 RGB input (websocket frames the page received)\n")
-    print("| update | websocket frames | bytes on the wire | comm message (JSON + buffers) | goal |")
-    print("|---|---|---|---|---|")
-    for line in size_rows:
-        print(line)
+    return rows, size_rows
 
 
 def measure_round_trips(page, changes: int) -> list[str]:

@@ -106,7 +106,7 @@ class Server:
             self.process.wait(timeout=5)
 
 
-def start_server(app: str, root: Path) -> Server:
+def start_server(app: str, root: Path, extra_args: tuple[str, ...] = ()) -> Server:
     """Start ``jupyter lab`` / ``jupyter notebook`` on a free port; wait until its API answers."""
     install_settings_overrides()
     config_dir = root / ".jupyter-config"
@@ -122,6 +122,7 @@ def start_server(app: str, root: Path) -> Server:
         f"--{expose}.expose_app_in_browser=True",
         f"--ServerApp.root_dir={root}",
         f"--LabApp.workspaces_dir={root / '.workspaces'}",
+        *extra_args,
     ]  # fmt: skip
     # One torch thread per kernel: the models are tiny, and on a small shared machine extra threads only spin.
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config_dir), "PYTHONUNBUFFERED": "1"}
