@@ -1,5 +1,6 @@
-"""Jupyter widgets (anywidget): traits and calls into attr_widgets.attribution, no math of their own."""
+"""Jupyter widgets (anywidget): traits and calls into attr_widgets.attribution and .projection, no math."""
 
 from ._attribution_widget import AttributionWidget
+from ._directions_widget import DirectionsWidget
 
-__all__ = ["AttributionWidget"]
+__all__ = ["AttributionWidget", "DirectionsWidget"]
