@@ -6,22 +6,23 @@ import type { AttributionWidgetTraits, Result } from "../src/traits/attribution"
 
 type Handler = (...args: unknown[]) => void;
 
-export class FakeModel {
-  saved: Partial<AttributionWidgetTraits>[] = [];
-  private values: AttributionWidgetTraits;
-  private pending: Partial<AttributionWidgetTraits> = {};
+/** `T`: the synced traits of the widget class under test (AttributionWidget's unless given). */
+export class FakeModel<T extends object = AttributionWidgetTraits> {
+  saved: Partial<T>[] = [];
+  private values: T;
+  private pending: Partial<T> = {};
   private handlers = new Map<string, Set<Handler>>();
 
-  constructor(values: AttributionWidgetTraits) {
+  constructor(values: T) {
     this.values = { ...values };
   }
 
-  get<K extends keyof AttributionWidgetTraits>(key: K): AttributionWidgetTraits[K] {
+  get<K extends keyof T>(key: K): T[K] {
     return this.values[key];
   }
 
   /** A set made by the view (collected until save_changes). */
-  set<K extends keyof AttributionWidgetTraits>(key: K, value: AttributionWidgetTraits[K]): void {
+  set<K extends keyof T>(key: K, value: T[K]): void {
     this.values[key] = value;
     this.pending[key] = value;
     this.fire(`change:${String(key)}`, value);
@@ -33,7 +34,7 @@ export class FakeModel {
   }
 
   /** A change coming from the kernel. */
-  kernelSet<K extends keyof AttributionWidgetTraits>(key: K, value: AttributionWidgetTraits[K]): void {
+  kernelSet<K extends keyof T>(key: K, value: T[K]): void {
     this.values[key] = value;
     this.fire(`change:${String(key)}`, value);
   }
@@ -66,8 +67,8 @@ export class FakeModel {
   kernel = new FakeKernel();
   widget_manager = { get_model: () => Promise.reject(new Error("no models")), kernel: this.kernel };
 
-  asModel(): AnyModel<AttributionWidgetTraits> {
-    return this as unknown as AnyModel<AttributionWidgetTraits>;
+  asModel(): AnyModel<T> {
+    return this as unknown as AnyModel<T>;
   }
 
   /** Trigger a model event that is not a trait change (e.g. ipywidgets' comm_live_update). */
