@@ -39,7 +39,7 @@ export function createExampleImage(store: DirectionsStore): View<DirectionsKey> 
   function update(changed: Set<DirectionsKey>): void {
     if (changed.has("image")) {
       const image = store.get("image");
-      box.replaceChildren(...(image ? [imageCanvas(image, null, 140, "aw-dir-canvas")] : []));
+      box.replaceChildren(...(image ? [imageCanvas(image, null, 112, "aw-dir-canvas")] : []));
     }
     if (changed.has("example") || changed.has("n_examples")) {
       input.value = String(store.get("example"));

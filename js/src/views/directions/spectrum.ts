@@ -48,7 +48,9 @@ function yLabel(root: SVGSVGElement, y: number, text: string): void {
 }
 
 function compact(value: number): string {
-  return Math.abs(value) >= 100 || (Math.abs(value) < 0.01 && value !== 0) ? value.toExponential(1) : value.toPrecision(2);
+  const size = Math.abs(value);
+  if (size >= 1e4 || (size < 0.01 && value !== 0)) return value.toExponential(1);
+  return size >= 100 ? value.toFixed(0) : value.toPrecision(2);
 }
 
 export function spectrumChart(important: number[], pca: number[]): SVGSVGElement {
