@@ -164,21 +164,30 @@ def orient(projection: Projection, grads: Tensor) -> Projection:
     return replace(projection, act_basis=projection.act_basis * sign, grad_basis=projection.grad_basis * sign)
 
 
-def linearised_objective(acts: Tensor, grads: Tensor, projection: Projection) -> list[float]:
+def _centred_scaled(acts: Tensor, grads: Tensor, mean: Tensor) -> tuple[Tensor, Tensor]:
+    """``(A, G)`` with ``AᵀA = Σ`` and ``GᵀG = Π`` (rows are samples, scaled by 1/√p)."""
+    p = acts.shape[0]
+    dtype = torch.float64 if acts.dtype == torch.float64 else torch.float32
+    return (acts - mean.to(acts.dtype)).to(dtype) / p**0.5, grads.to(dtype) / p**0.5
+
+
+def linearised_total(acts: Tensor, grads: Tensor, mean: Tensor) -> float:
+    """``tr(ΠΣ) = ‖G Aᵀ‖²``: the objective with nothing kept, through the smaller pair of Gram matrices."""
+    a, g = _centred_scaled(acts, grads, mean)
+    gram_g, gram_a = (g.T @ g, a.T @ a) if a.shape[1] <= a.shape[0] else (g @ g.T, a @ a.T)
+    return float((gram_g * gram_a).sum())
+
+
+def linearised_objective(acts: Tensor, grads: Tensor, projection: Projection, total: float) -> list[float]:
     """``tr(Π (I − P_k) Σ (I − P_k)ᵀ)`` for k = 0..r: the first-order objective the directions minimise.
 
     Exact from the collected samples (no forward passes): the residual of ``f`` is linearised with every
     sample's gradient standing for ``Π`` and every activation for ``Σ`` (Hilton's approximation); for a
-    linear ``f`` it is exactly ``E[(f(X) − f(μ + P_k(X − μ)))²]``. Cost ``O(p·n·min(p, n))`` for the total,
-    ``O(p·n·r)`` for the rest.
+    linear ``f`` it is exactly ``E[(f(X) − f(μ + P_k(X − μ)))²]``. ``total`` is :func:`linearised_total`
+    (``O(p·n·min(p, n))``, shared by every basis); the rest costs ``O(p·n·r)``.
     """
-    p = acts.shape[0]
-    dtype = torch.float64 if acts.dtype == torch.float64 else torch.float32
-    a = (acts - projection.mean.to(acts.dtype)).to(dtype) / p**0.5
-    g = grads.to(dtype) / p**0.5
-    # ||G Aᵀ||² through the smaller Gram matrices.
-    gram_g, gram_a = (g.T @ g, a.T @ a) if a.shape[1] <= p else (g @ g.T, a @ a.T)
-    total = float((gram_g * gram_a).sum())
+    a, g = _centred_scaled(acts, grads, projection.mean)
+    dtype = a.dtype
     u = g @ projection.act_basis.to(dtype)  # [p, r]
     v = a @ projection.grad_basis.to(dtype)  # [p, r]
     cross = torch.diagonal((u.T @ g) @ (a.T @ v)).double().cumsum(0)  # tr(U_kᵀ G Aᵀ V_k)
@@ -219,6 +228,7 @@ def solve(samples: Samples, k: int) -> DirectionsState:
         k = limit
     projection = orient(important_directions(samples.acts, samples.grads, k, method="auto"), samples.grads)
     pca = orient(important_directions(samples.acts, None, k, method="auto"), samples.grads)
+    total = linearised_total(samples.acts, samples.grads, projection.mean)
     coords = projection.coords(samples.acts)
     spreads = coords.std(dim=0, unbiased=False)
     spreads = torch.where(spreads > 0, spreads, torch.ones_like(spreads))
@@ -230,8 +240,8 @@ def solve(samples: Samples, k: int) -> DirectionsState:
         pca=pca,
         spreads=spreads,
         coords=coords,
-        objective=linearised_objective(samples.acts, samples.grads, projection),
-        pca_objective=linearised_objective(samples.acts, samples.grads, pca),
+        objective=linearised_objective(samples.acts, samples.grads, projection, total),
+        pca_objective=linearised_objective(samples.acts, samples.grads, pca, total),
         top=order[:ends].T.tolist(),
         bottom=order.flip(0)[:ends].T.tolist(),
     )
