@@ -159,6 +159,21 @@ describe("DirectionsWidget view", () => {
     expect(toggle.checked).toBe(false);
   });
 
+  it("picks the target f: a class, or back to each example's top class", () => {
+    const model = new FakeModel(dirTraits());
+    const el = mount(model);
+    const select = el.querySelector<HTMLSelectElement>('[data-control="target"]')!;
+    expect([...select.options].map((o) => o.textContent)).toEqual(["top class", "zero", "one"]);
+    select.value = "class:1";
+    select.dispatchEvent(new Event("change"));
+    expect(last(model.saved)).toEqual({ target: 1 });
+    model.kernelSet("target", "fn 1: margin");
+    expect(select.value).toBe("fn:fn 1: margin");
+    select.value = "top";
+    select.dispatchEvent(new Event("change"));
+    expect(last(model.saved)).toEqual({ target: null });
+  });
+
   it("selects a direction and an example from the thumbnails", () => {
     const model = new FakeModel(dirTraits());
     const el = mount(model);

@@ -286,3 +286,32 @@ def test_spectrum_chart_is_an_altair_chart(digits, cnn):
     chart = w.spectrum_chart()
     assert isinstance(chart, alt.TopLevelMixin)
     assert "Hilton" in chart.to_json()
+
+
+def test_recomputing_reports_progress_and_keeps_directions_for_cheap_changes(digits, cnn):
+    x, _ = digits
+    w = DirectionsWidget(cnn, layer=cnn[1], data=x, k=2)  # the module itself, resolved to its name
+    assert w.layer == "1"
+    states = []
+    w.observe(lambda change: states.append(dict(change["new"])), names=["activity"])
+    w.k = 3
+    computing = [s for s in states if s["state"] == "computing" and s["total"]]
+    assert computing and computing[-1]["done"] == computing[-1]["total"] == len(x)
+    projection = w.projection
+    w.example = 9
+    w.offsets = [1.0, 0.0, 0.0]
+    assert w.projection is projection  # cached: no new pass over the data
+
+
+def test_changes_from_the_view_compute_in_the_background(digits, cnn):
+    x, _ = digits
+    w = DirectionsWidget(cnn, layer="1", data=x[:60], k=2)
+    w.set_state({"offsets": [1.5, -0.5]})
+    w.wait(60)
+    assert w.result["offsets"] == [1.5, -0.5] and w.outputs["delta_f"] != 0
+    w.set_state({"target": 4})
+    w.wait(60)
+    assert w.result["f_description"] == "the logit of class 4" and w.offsets == [0.0, 0.0]
+    w.set_state({"target": "not a label"})  # rejected: the notice says why, the old value stays
+    assert "target='not a label' is not known" in w.notice and w.target == 4
+    w.wait(60)
