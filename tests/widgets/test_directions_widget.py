@@ -5,6 +5,7 @@ is orthogonal to Σw. The important direction then spans Σw, PCA's does not, an
 """
 
 import copy
+import json
 import warnings
 from types import MappingProxyType
 
@@ -315,3 +316,30 @@ def test_changes_from_the_view_compute_in_the_background(digits, cnn):
     w.set_state({"target": "not a label"})  # rejected: the notice says why, the old value stays
     assert "target='not a label' is not known" in w.notice and w.target == 4
     w.wait(60)
+
+
+def test_a_slider_move_sends_small_json_and_no_images(digits, cnn):
+    from ipywidgets.widgets.widget import _remove_buffers
+
+    x, _ = digits
+    w = DirectionsWidget(cnn, layer="1", data=x, k=8)
+    sent = []
+    w.observe(lambda change: sent.append((change["name"], _remove_buffers({change["name"]: change["new"]}))),
+              names=["result", "image", "examples", "request_seq", "activity"])
+    w.offsets = [1.0] + [0.0] * 7
+    names = {name for name, _ in sent}
+    assert "image" not in names and "examples" not in names
+    buffers = sum(len(b) for _, (_, _, bs) in sent for b in bs)
+    json_bytes = sum(len(json.dumps(state)) for _, (state, _, _) in sent)
+    assert buffers == 0 and json_bytes < 8_000, json_bytes
+
+
+def test_numpy_and_list_of_batches_are_accepted_as_data(digits, cnn):
+    x, y = digits
+    from_numpy = DirectionsWidget(cnn, layer="1", data=x[:30].numpy(), k=2)
+    batches = [(x[i : i + 10], y[i : i + 10]) for i in range(0, 30, 10)]
+    from_batches = DirectionsWidget(cnn, layer="1", data=batches, k=2)
+    for basis in ("important", "pca"):
+        assert from_numpy.result["spectrum"][basis] == pytest.approx(from_batches.result["spectrum"][basis])
+    with pytest.raises(TypeError, match="data: every batch"):
+        DirectionsWidget(cnn, layer="1", data=[{"x": x[:4]}])
