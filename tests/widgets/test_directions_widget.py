@@ -343,3 +343,23 @@ def test_numpy_and_list_of_batches_are_accepted_as_data(digits, cnn):
         assert from_numpy.result["spectrum"][basis] == pytest.approx(from_batches.result["spectrum"][basis])
     with pytest.raises(TypeError, match="data: every batch"):
         DirectionsWidget(cnn, layer="1", data=[{"x": x[:4]}])
+
+
+def test_cancel_during_a_browser_recompute_keeps_the_last_result_and_no_hooks():
+    torch.manual_seed(0)
+    model = Switchable(nn.Sequential(nn.Linear(D, 6), nn.Tanh(), nn.Linear(6, 3))).eval()
+    w = DirectionsWidget(model, layer="inner.1", data=torch.randn(600, D), k=2)  # 3 batches
+    shown = w.result
+    model.gate.clear()
+    model.entered.clear()
+    w.set_state({"k": 3})
+    assert model.entered.wait(10)
+    assert hook_count(model) == 1  # the collection's capture hook, inside the pass
+    w.cancel()
+    model.gate.set()
+    with pytest.raises(Cancelled):
+        w.wait(30)
+    assert w.activity["state"] == "cancelled" and w.result is shown
+    assert hook_count(model) == 0
+    w.recompute()
+    assert w.result["n_directions"] == 3 and hook_count(model) == 0
