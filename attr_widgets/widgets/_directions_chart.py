@@ -27,7 +27,13 @@ def spectrum_chart(result: dict[str, Any] | None) -> Any:
         rows += [{"basis": label, "direction": i + 1, "share": v * v / total} for i, v in enumerate(values)]
     curve = []
     for kind, label in (("important", "important directions"), ("pca", "PCA")):
-        curve += [{"basis": label, "k": k, "objective": v} for k, v in enumerate(result["objective"][kind])]
+        for suffix, estimate in (("", "first order"), ("_sampled", "measured")):
+            values = result["objective"].get(kind + suffix, [])
+            start = values[0] if values and values[0] > 0 else 1.0
+            curve += [
+                {"basis": label, "estimate": estimate, "k": k, "objective": v, "relative": v / start}
+                for k, v in enumerate(values)
+            ]
     spectrum = (
         alt.Chart(alt.Data(values=rows))
         .mark_bar()
@@ -37,8 +43,8 @@ def spectrum_chart(result: dict[str, Any] | None) -> Any:
     objective = (
         alt.Chart(alt.Data(values=curve))
         .mark_line(point=True)
-        .encode(x="k:O", y="objective:Q", color="basis:N")
-        .properties(title="Objective E[(f(X) − f(μ + P_k(X − μ)))²] (first order)")
+        .encode(x="k:O", y="relative:Q", color="basis:N", strokeDash="estimate:N", tooltip=["objective:Q"])
+        .properties(title="Objective E[(f(X) − f(μ + P_k(X − μ)))²] ÷ its value at k = 0")
     )
     return alt.hconcat(spectrum, objective).properties(
         title='Hilton, "A basis-invariant version of attribution" (2024)'

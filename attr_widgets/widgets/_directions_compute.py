@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -19,7 +19,10 @@ from torch import Tensor, nn
 from attr_widgets._torch import capture, model_device, patched
 from attr_widgets.projection import Projection, RankDeficiencyWarning, important_directions
 
+from ._directions_objective import linearised_objective, linearised_total, truncated
+
 COLLECT_BATCH = 256
+SAMPLED_EXAMPLES = 128  # the subsample the objective of the real (nonlinear) f is measured on
 EXAMPLES_PER_END = 5  # top and bottom dataset examples shown per direction
 
 Progress = Callable[[int, int], None]
@@ -164,40 +167,6 @@ def orient(projection: Projection, grads: Tensor) -> Projection:
     return replace(projection, act_basis=projection.act_basis * sign, grad_basis=projection.grad_basis * sign)
 
 
-def _centred_scaled(acts: Tensor, grads: Tensor, mean: Tensor) -> tuple[Tensor, Tensor]:
-    """``(A, G)`` with ``AᵀA = Σ`` and ``GᵀG = Π`` (rows are samples, scaled by 1/√p)."""
-    p = acts.shape[0]
-    dtype = torch.float64 if acts.dtype == torch.float64 else torch.float32
-    return (acts - mean.to(acts.dtype)).to(dtype) / p**0.5, grads.to(dtype) / p**0.5
-
-
-def linearised_total(acts: Tensor, grads: Tensor, mean: Tensor) -> float:
-    """``tr(ΠΣ) = ‖G Aᵀ‖²``: the objective with nothing kept, through the smaller pair of Gram matrices."""
-    a, g = _centred_scaled(acts, grads, mean)
-    gram_g, gram_a = (g.T @ g, a.T @ a) if a.shape[1] <= a.shape[0] else (g @ g.T, a @ a.T)
-    return float((gram_g * gram_a).sum())
-
-
-def linearised_objective(acts: Tensor, grads: Tensor, projection: Projection, total: float) -> list[float]:
-    """``tr(Π (I − P_k) Σ (I − P_k)ᵀ)`` for k = 0..r: the first-order objective the directions minimise.
-
-    Exact from the collected samples (no forward passes): the residual of ``f`` is linearised with every
-    sample's gradient standing for ``Π`` and every activation for ``Σ`` (Hilton's approximation); for a
-    linear ``f`` it is exactly ``E[(f(X) − f(μ + P_k(X − μ)))²]``. ``total`` is :func:`linearised_total`
-    (``O(p·n·min(p, n))``, shared by every basis); the rest costs ``O(p·n·r)``.
-    """
-    a, g = _centred_scaled(acts, grads, projection.mean)
-    dtype = a.dtype
-    u = g @ projection.act_basis.to(dtype)  # [p, r]
-    v = a @ projection.grad_basis.to(dtype)  # [p, r]
-    cross = torch.diagonal((u.T @ g) @ (a.T @ v)).double().cumsum(0)  # tr(U_kᵀ G Aᵀ V_k)
-    uu, vv = (u.T @ u).double(), (v.T @ v).double()
-    values = [total]
-    for k in range(1, u.shape[1] + 1):
-        values.append(total - 2 * float(cross[k - 1]) + float((uu[:k, :k] * vv[:k, :k]).sum()))
-    return [max(value, 0.0) for value in values]
-
-
 @dataclass(frozen=True)
 class DirectionsState:
     """Everything a (k, target, layer, data) request computes once; slider moves only read it."""
@@ -211,6 +180,10 @@ class DirectionsState:
     pca_objective: list[float]
     top: list[list[int]]
     bottom: list[list[int]]
+    # E[(f(X) − f(μ + P_k(X − μ)))²] for the real f on `sampled_examples` examples (see sampled_objective).
+    sampled_objective: list[float] = field(default_factory=list)
+    pca_sampled_objective: list[float] = field(default_factory=list)
+    sampled_examples: int = 0
 
 
 def solve(samples: Samples, k: int) -> DirectionsState:
@@ -244,6 +217,70 @@ def solve(samples: Samples, k: int) -> DirectionsState:
         pca_objective=linearised_objective(samples.acts, samples.grads, pca, total),
         top=order[:ends].T.tolist(),
         bottom=order.flip(0)[:ends].T.tolist(),
+    )
+
+
+def sampled_subset(n_examples: int) -> Tensor:
+    """A fixed subsample of the data (the same for every request, so curves compare across requests)."""
+    generator = torch.Generator().manual_seed(0)
+    return torch.randperm(n_examples, generator=generator)[: min(n_examples, SAMPLED_EXAMPLES)].sort().values
+
+
+def sampled_objective(
+    model: nn.Module,
+    layer: nn.Module,
+    x: Tensor,
+    reader: TargetReader,
+    classes: Tensor | None,
+    f_true: Tensor,
+    projection: Projection,
+    step: Callable[[int], None],
+) -> list[float]:
+    """``E[(f(X) − f(μ + P_k(X − μ)))²]`` for k = 0..r over the examples ``x``: one forward pass per k.
+
+    ``step(count)`` is called after each pass (progress and cancel).
+    """
+    device = model_device(model)
+    values = []
+    restore = _restore_modes(model)
+    try:
+        model.eval()
+        with torch.no_grad():
+            for k in range(projection.n_directions + 1):
+                kept = truncated(projection, k)
+
+                def project(h: Tensor, kept: Projection = kept) -> Tensor:
+                    return kept(h.flatten(1).to(kept.mean.dtype)).to(h.dtype).reshape(h.shape)
+
+                with patched(layer, project):
+                    out = model(x.to(device))
+                f = reader(out, classes, x.shape[0])
+                values.append(float((f_true.to(f.device) - f).double().square().mean()))
+                step(x.shape[0])
+    finally:
+        restore()
+    return values
+
+
+def with_sampled_objectives(
+    model: nn.Module, layer: nn.Module, data: Tensor, reader: TargetReader, state: DirectionsState,
+    step: Callable[[int], None],
+) -> DirectionsState:
+    """``state`` with the objective of the real f measured on :func:`sampled_subset`, for both bases."""
+    index = sampled_subset(data.shape[0])
+    samples = state.samples
+    index_on_device = index.to(samples.f.device)
+    classes = None if samples.classes is None else samples.classes[index_on_device]
+    f_true = samples.f[index_on_device]
+    curves = [
+        sampled_objective(model, layer, data[index], reader, classes, f_true, projection, step)
+        for projection in (state.projection, state.pca)
+    ]
+    return replace(
+        state,
+        sampled_objective=curves[0],
+        pca_sampled_objective=curves[1],
+        sampled_examples=int(index.numel()),
     )
 
 

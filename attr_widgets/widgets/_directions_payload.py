@@ -43,7 +43,13 @@ def state_fields(state: DirectionsState, reader: TargetReader) -> dict[str, Any]
         "f_description": reader.describe(),
         "spectrum": {"important": _floats(important), "pca": _floats(pca)},
         # k = 0..K; k = 0 is the total (nothing kept).
-        "objective": {"important": _floats(state.objective), "pca": _floats(state.pca_objective)},
+        "objective": {
+            "important": _floats(state.objective),
+            "pca": _floats(state.pca_objective),
+            "important_sampled": _floats(state.sampled_objective),
+            "pca_sampled": _floats(state.pca_sampled_objective),
+            "sampled_examples": state.sampled_examples,
+        },
         "spreads": _floats(state.spreads),
         "top": state.top,
         "bottom": state.bottom,

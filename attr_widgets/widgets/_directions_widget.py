@@ -22,12 +22,14 @@ from attr_widgets.projection import Projection
 
 from ._base import ComputeWidget, Progress, Request, bundle
 from ._directions_compute import (
+    SAMPLED_EXAMPLES,
     DirectionsState,
     SliderOutcome,
     TargetReader,
     collect_samples,
     slider_pass,
     solve,
+    with_sampled_objectives,
 )
 from ._directions_inputs import ExampleIndex, LayerName, Offsets, Target, materialise_data
 from ._directions_payload import outcome_fields, state_fields, thumbnails, top_predictions
@@ -52,9 +54,11 @@ class DirectionsWidget(ComputeWidget):
     ``projection.act_basis``) to the example's activation. Each direction is oriented so that moving it
     right raises f on average.
 
-    The objective curve is the first-order objective ``tr(Π (I − P_k) Σ (I − P_k)ᵀ)`` for k = 0..K,
-    computed exactly from the collected activations and gradients (no extra forward passes); for an f
-    that is linear in the layer it equals ``E[(f(X) − f(μ + P_k(X − μ)))²]``.
+    The objective ``E[(f(X) − f(μ + P_k(X − μ)))²]`` for k = 0..K comes two ways, for both bases: the
+    first-order objective ``tr(Π (I − P_k) Σ (I − P_k)ᵀ)`` that the directions minimise, computed exactly
+    from the collected activations and gradients with no extra forward pass (for an f that is linear in
+    the layer it is the objective itself), and the objective of the real f measured by forward passes
+    over a fixed subsample of 128 examples (one pass per k, with the layer's output projected).
 
     The widget draws its charts as dependency-free inline SVG, so it works offline with no CDN;
     :meth:`spectrum_chart` returns the same data as an Altair chart where Altair is installed.
@@ -212,8 +216,7 @@ class DirectionsWidget(ComputeWidget):
         with model_lock(self._model):
             state = self._states.get(key)
             if state is None:
-                samples = collect_samples(self._model, layer, self._data, reader, progress)
-                state = solve(samples, request["k"])
+                state = self._directions(layer, reader, request["k"], progress)
                 self._states[key] = state
                 while len(self._states) > CACHED_STATES:
                     self._states.popitem(last=False)
@@ -231,6 +234,25 @@ class DirectionsWidget(ComputeWidget):
             **state_fields(state, reader),
             **outcome_fields(state, outcome, index, self._names),
         }, (state, outcome, index)
+
+    def _directions(
+        self, layer: nn.Module, reader: TargetReader, k: int, progress: Progress
+    ) -> DirectionsState:
+        """The expensive part: collect over the data, solve, then measure the objective of the real f."""
+        count = self._data.shape[0]
+        # Units of work: examples through the model (the objective: 2 bases × (k + 1) passes of a subsample).
+        total = count + 2 * (k + 1) * min(count, SAMPLED_EXAMPLES)
+        samples = collect_samples(
+            self._model, layer, self._data, reader, lambda done, _: progress(done, total)
+        )
+        state = solve(samples, k)
+        done = [count]
+
+        def step(examples: int) -> None:
+            done[0] += examples
+            progress(min(done[0], total), total)
+
+        return with_sampled_objectives(self._model, layer, self._data, reader, state, step)
 
     def _failure_fields(self, request: Request) -> dict[str, Any]:
         return {"n_directions": 0}

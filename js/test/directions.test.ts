@@ -4,7 +4,7 @@ import { sameControl } from "../src/core/store";
 import widget from "../src/entries/directions";
 import type { DirectionsWidgetTraits, Result } from "../src/traits/directions";
 import { frameThrottle, offsetsFor } from "../src/views/directions/sliders";
-import { shares } from "../src/views/directions/spectrum";
+import { relative, shares } from "../src/views/directions/spectrum";
 import { activity, FakeModel, rgba } from "./fake_model";
 
 const COMPUTE_KEYS = ["data_version", "example", "k", "layer", "offsets", "project", "target"];
@@ -28,7 +28,13 @@ function dirResult(seq: number, extra: Partial<Result> = {}): Result {
     method: "exact",
     f_description: "each example's top class logit",
     spectrum: { important: [3, 2, 1], pca: [5, 1, 0.5] },
-    objective: { important: [14, 5, 1, 0], pca: [14, 12, 9, 7] },
+    objective: {
+      important: [14, 5, 1, 0],
+      pca: [14, 12, 9, 7],
+      important_sampled: [10, 4, 1, 0.5],
+      pca_sampled: [10, 9, 8, 6],
+      sampled_examples: 100,
+    },
     spreads: [1, 1, 1],
     top: [[1, 2], [3, 4], [5, 6]],
     bottom: [[7, 8], [9, 10], [11, 12]],
@@ -114,6 +120,7 @@ describe("DirectionsWidget view", () => {
     expect(el.querySelectorAll('svg[data-chart="spectrum"] rect.aw-dir-important')).toHaveLength(3);
     expect(el.querySelectorAll('svg[data-chart="spectrum"] rect.aw-dir-pca')).toHaveLength(3);
     expect(el.querySelectorAll('svg[data-chart="objective"] polyline')).toHaveLength(2);
+    expect(el.querySelectorAll('svg[data-chart="objective"] circle[data-kind="measured"]')).toHaveLength(8);
     expect(el.querySelectorAll(".aw-dir-thumb")).toHaveLength(4);
     expect(el.querySelector<HTMLElement>(".aw-root")!.dataset.busy).toBe("false");
     expect(el.querySelector(".aw-footer")?.textContent).toContain("Hilton");
@@ -205,6 +212,7 @@ describe("helpers", () => {
     expect(offsetsFor([1], 3)).toEqual([1, 0, 0]);
     expect(offsetsFor([1, 2, 3], 2)).toEqual([1, 2]);
     expect(shares([3, 4])).toEqual([9 / 25, 16 / 25]);
+    expect(relative([4, 2, 0])).toEqual([1, 0.5, 0]);
   });
 
   it("throttles to the last value per frame", async () => {

@@ -91,6 +91,18 @@ def test_first_important_direction_spans_sigma_w_and_pca_does_not(constructed):
     assert w.result["objective"]["pca"][1] > 0.5 * exact[0]
 
 
+def test_measured_objective_equals_the_first_order_one_for_a_linear_f():
+    model = linear_model()
+    hs = sample_h(100)  # under 128 examples: the measured objective runs over all of them
+    with pytest.warns(RankDeficiencyWarning):  # a linear f has one important direction; PCA has three
+        w = DirectionsWidget(model, layer="0.0", data=inputs_for(model, hs), k=3, target=0)
+    objective = w.result["objective"]
+    assert objective["sampled_examples"] == 100
+    for basis in ("important", "pca"):
+        assert objective[f"{basis}_sampled"] == pytest.approx(objective[basis], rel=1e-8, abs=1e-12)
+    assert objective["pca_sampled"][1] > objective["important_sampled"][1]
+
+
 def test_slider_changes_f_by_exactly_alpha_times_w_dot_a0(constructed):
     model, _, x = constructed
     w = DirectionsWidget(model, layer="0.0", data=x, k=1, target=0, example=7)
@@ -297,7 +309,8 @@ def test_recomputing_reports_progress_and_keeps_directions_for_cheap_changes(dig
     w.observe(lambda change: states.append(dict(change["new"])), names=["activity"])
     w.k = 3
     computing = [s for s in states if s["state"] == "computing" and s["total"]]
-    assert computing and computing[-1]["done"] == computing[-1]["total"] == len(x)
+    # Units: examples through the model, the pass over the data then 2 bases × (k + 1) passes of 128 examples.
+    assert computing and computing[-1]["done"] == computing[-1]["total"] == len(x) + 2 * 4 * 128
     projection = w.projection
     w.example = 9
     w.offsets = [1.0, 0.0, 0.0]

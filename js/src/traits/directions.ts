@@ -18,10 +18,16 @@ export interface Spectrum {
   pca: number[];
 }
 
-/** The first-order objective for k = 0..K directions kept (k = 0: nothing kept). */
+/**
+ * E[(f(X) − f(μ + P_k(X − μ)))²] for k = 0..K directions kept (k = 0: nothing kept): first order (exact from the
+ * collected samples) and measured for the real f on `sampled_examples` examples.
+ */
 export interface Objective {
   important: number[];
   pca: number[];
+  important_sampled: number[];
+  pca_sampled: number[];
+  sampled_examples: number;
 }
 
 /** The outcome of one request. Direction fields are absent on a failed request (`n_directions` is 0). */

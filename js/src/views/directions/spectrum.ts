@@ -5,7 +5,7 @@
  */
 import { h } from "../../core/dom";
 import type { View } from "../../core/view";
-import type { DirectionsKey, DirectionsStore } from "../../traits/directions";
+import type { DirectionsKey, DirectionsStore, Objective } from "../../traits/directions";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const WIDTH = 260;
@@ -89,30 +89,42 @@ export function spectrumChart(important: number[], pca: number[]): SVGSVGElement
   return root;
 }
 
-export function objectiveChart(important: number[], pca: number[]): SVGSVGElement {
-  const root = frame("Objective (first order) with k directions kept: important directions vs PCA", "objective");
-  const count = Math.max(important.length, pca.length);
-  const top = Math.max(1e-12, ...important, ...pca);
+/** Each curve divided by its value at k = 0 (the two estimates differ in scale when f is far from linear). */
+export function relative(values: number[]): number[] {
+  const start = values[0] ?? 0;
+  return values.map((v) => (start > 0 ? v / start : 0));
+}
+
+/** One curve per (basis, estimate): first order solid/dashed lines, measured hollow rings. */
+export function objectiveChart(objective: Objective): SVGSVGElement {
+  const root = frame("Objective with k directions kept, relative to k = 0: important directions vs PCA", "objective");
+  const curves = [
+    { values: objective.pca, raw: objective.pca, cls: "aw-dir-pca", kind: "first-order" },
+    { values: objective.important, raw: objective.important, cls: "aw-dir-important", kind: "first-order" },
+    { values: objective.pca_sampled ?? [], raw: objective.pca_sampled ?? [], cls: "aw-dir-pca", kind: "measured" },
+    { values: objective.important_sampled ?? [], raw: objective.important_sampled ?? [], cls: "aw-dir-important", kind: "measured" },
+  ].map((c) => ({ ...c, values: relative(c.values) }));
+  const count = Math.max(...curves.map((c) => c.values.length), 1);
+  const top = 1;
   const plotW = WIDTH - PAD.left - PAD.right;
   const plotH = HEIGHT - PAD.top - PAD.bottom;
   const x = (k: number) => PAD.left + (count > 1 ? (plotW * k) / (count - 1) : plotW / 2);
   const y = (v: number) => PAD.top + plotH * (1 - v / top);
-  for (const [values, cls] of [
-    [pca, "aw-dir-pca"],
-    [important, "aw-dir-important"],
-  ] as const) {
+  for (const { values, raw, cls, kind } of curves) {
     if (values.length === 0) continue;
-    root.append(svg("polyline", { class: `aw-dir-line ${cls}`, points: values.map((v, k) => `${x(k).toFixed(1)},${y(v).toFixed(1)}`).join(" ") }));
+    if (kind === "first-order") {
+      root.append(svg("polyline", { class: `aw-dir-line ${cls}`, points: values.map((v, k) => `${x(k).toFixed(1)},${y(v).toFixed(1)}`).join(" ") }));
+    }
     values.forEach((v, k) => {
-      const dot = svg("circle", { class: `aw-dir-dot ${cls}`, cx: x(k), cy: y(v), r: 2.2 });
-      dot.append(svg("title", {}, `k=${k}: ${compact(v)}`));
+      const dot = svg("circle", { class: `aw-dir-dot ${cls}`, "data-kind": kind, cx: x(k), cy: y(v), r: kind === "measured" ? 3 : 2.2 });
+      dot.append(svg("title", {}, `k=${k}: ${compact(raw[k])} (${kind})`));
       root.append(dot);
     });
   }
   for (let k = 0; k < count; k += Math.max(1, Math.ceil(count / 8))) {
     root.append(svg("text", { class: "aw-dir-tick", x: x(k), y: HEIGHT - 6, "text-anchor": "middle" }, String(k)));
   }
-  yLabel(root, y(top), compact(top));
+  yLabel(root, y(top), "100%");
   yLabel(root, y(0), "0");
   return root;
 }
@@ -144,8 +156,8 @@ export function createSpectrum(store: DirectionsStore): View<DirectionsKey> {
       h(
         "figure",
         { class: "aw-dir-figure" },
-        h("figcaption", {}, "objective vs k kept"),
-        objectiveChart(shown.objective.important, shown.objective.pca),
+        h("figcaption", {}, `objective vs k kept (÷ k = 0): lines first order, rings measured on ${shown.objective.sampled_examples ?? 0} examples`),
+        objectiveChart(shown.objective),
       ),
     );
   }
