@@ -12,8 +12,9 @@ the cheap one a slider move makes (one forward and backward pass of one example 
 
 Rows:
     collect             collect_samples: forward + backward over the data, activations and ∇f at the layer.
-    solve               important directions and PCA (method="auto") + spreads, extremes, both objectives.
-    widget (k change)   the whole request through the widget when k changes (collect + solve + one move).
+    solve               important directions and PCA (method="auto"), spreads, extremes, first-order objectives.
+    measured objective  the real f's objective on 128 examples: 2 bases × (k + 1) patched forward passes.
+    widget (k change)   the whole request through the widget when k changes (all of the above + one move).
     slider move         one `w.offsets = ...` assignment, p50 / p95 over the moves.
     projection on       the same with project=True.
 """
@@ -35,7 +36,12 @@ from digits_model import LABELS, digits_cnn, train_digits_cnn  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 
 from attr_widgets.widgets import DirectionsWidget  # noqa: E402
-from attr_widgets.widgets._directions_compute import TargetReader, collect_samples, solve  # noqa: E402
+from attr_widgets.widgets._directions_compute import (  # noqa: E402
+    TargetReader,
+    collect_samples,
+    solve,
+    with_sampled_objectives,
+)
 
 LAYER = "1"
 
@@ -74,6 +80,8 @@ def main() -> None:
     collect_s = timed(lambda: collect_samples(model, layer, images, reader, lambda done, total: None))
     samples = collect_samples(model, layer, images, reader, lambda done, total: None)
     solve_s = timed(lambda: solve(samples, args.k))
+    state = solve(samples, args.k)
+    measured_s = timed(lambda: with_sampled_objectives(model, layer, images, reader, state, lambda n: None))
 
     w = DirectionsWidget(model, layer=LAYER, data=images, k=args.k, labels=LABELS)
     widget_s = timed(lambda: setattr(w, "k", args.k + 1))
@@ -92,7 +100,13 @@ def main() -> None:
           f"{images.shape[0]} digits, k={args.k}, method {w.projection.method!r}, {args.threads} thread(s)"
           f"{' (quick)' if args.quick else ''}")
     print(f"{'step':<22}{'p50 ms':>10}{'p95 ms':>10}")
-    for name, seconds in (("collect", collect_s), ("solve", solve_s), ("widget (k change)", widget_s)):
+    singles = (
+        ("collect", collect_s),
+        ("solve", solve_s),
+        ("measured objective", measured_s),
+        ("widget (k change)", widget_s),
+    )
+    for name, seconds in singles:
         print(f"{name:<22}{seconds * 1000:>10.1f}{'':>10}")
     for name, times in rows.items():
         p50, p95 = statistics.median(times) * 1000, percentile(times, 0.95) * 1000

@@ -12,6 +12,7 @@ def test_directions_benchmark_quick_run_prints_its_table():
         [sys.executable, str(SCRIPT), "--quick"], capture_output=True, text=True, timeout=300
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
-    for row in ("collect", "solve", "widget (k change)", "slider move", "projection on"):
+    rows = ("collect", "solve", "measured objective", "widget (k change)", "slider move", "projection on")
+    for row in rows:
         assert row in completed.stdout
     assert "Warning" not in completed.stderr
