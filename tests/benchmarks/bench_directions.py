@@ -12,7 +12,7 @@ the cheap one a slider move makes (one forward and backward pass of one example 
 
 Rows:
     collect             collect_samples: forward + backward over the data, activations and ∇f at the layer.
-    solve               important directions and PCA (method="auto"), spreads, extremes, first-order objectives.
+    solve               important directions and PCA (method="auto"), spreads, extremes, 1st-order objectives.
     measured objective  the real f's objective on 128 examples: 2 bases × (k + 1) patched forward passes.
     widget (k change)   the whole request through the widget when k changes (all of the above + one move).
     slider move         one `w.offsets = ...` assignment, p50 / p95 over the moves.
