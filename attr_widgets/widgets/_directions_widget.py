@@ -8,6 +8,7 @@ the shared base, :class:`~attr_widgets.widgets._base.ComputeWidget`.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -122,15 +123,18 @@ class DirectionsWidget(ComputeWidget):
         controls.update(offsets=[0.0] * controls["k"], project=False, data_version=0)
         first = Request(1, {name: controls[name] for name in self.compute_trait_names()})
         self._names = _label_list(labels, self._num_outputs)
+        start = time.perf_counter()
         fields, value = self._compute(first, lambda done, total: None)  # errors raise from the constructor
+        elapsed_ms = (time.perf_counter() - start) * 1000
         super().__init__(
             labels=self._names,
             layer_names=[name for name, _ in model.named_modules() if name],
             n_examples=int(self._data.shape[0]),
             request_seq=1,
-            result={"seq": 1, "controls": dict(first.controls), **first.controls, **fields, "error": None},
-            activity={"state": "idle", "seq": 1, "done": 1, "total": 1, "elapsed_ms": 0.0, "eta_ms": None,
-                      "message": ""},
+            result={"seq": 1, "controls": dict(first.controls), **first.controls, **fields, "error": None,
+                    "elapsed_ms": elapsed_ms},
+            activity={"state": "idle", "seq": 1, "done": 1, "total": 1, "elapsed_ms": elapsed_ms,
+                      "eta_ms": None, "message": ""},
             **controls,
         )
         self._published(value)

@@ -4,6 +4,7 @@ import { sameControl } from "../src/core/store";
 import widget from "../src/entries/directions";
 import type { DirectionsWidgetTraits, Result } from "../src/traits/directions";
 import { frameThrottle, offsetsFor } from "../src/views/directions/sliders";
+import { formatDelta } from "../src/views/directions/output";
 import { relative, shares } from "../src/views/directions/spectrum";
 import { activity, FakeModel, rgba } from "./fake_model";
 
@@ -116,6 +117,7 @@ describe("DirectionsWidget view", () => {
     expect(el.querySelector('[data-field="f_before"]')?.textContent).toBe("2.000");
     expect(el.querySelector('[data-field="f_after"]')?.textContent).toBe("2.500");
     expect(el.querySelector('[data-field="delta_f"]')?.textContent).toBe("Δf +0.500");
+    expect(el.querySelector(".aw-footer")?.textContent).toContain("computed in 5 ms");
     expect(el.querySelectorAll('[data-kind="after"] .aw-dir-top-item')).toHaveLength(2);
     expect(el.querySelectorAll('svg[data-chart="spectrum"] rect.aw-dir-important')).toHaveLength(3);
     expect(el.querySelectorAll('svg[data-chart="spectrum"] rect.aw-dir-pca')).toHaveLength(3);
@@ -213,6 +215,10 @@ describe("helpers", () => {
     expect(offsetsFor([1, 2, 3], 2)).toEqual([1, 2]);
     expect(shares([3, 4])).toEqual([9 / 25, 16 / 25]);
     expect(relative([4, 2, 0])).toEqual([1, 0.5, 0]);
+    expect(formatDelta(0.0000019, 16.56)).toBe("+0.00");
+    expect(formatDelta(-0.0000019, 16.56)).toBe("+0.00");
+    expect(formatDelta(13.987, 16.56)).toBe("+13.99");
+    expect(formatDelta(-0.0123, 0.5)).toBe("−0.0123");
   });
 
   it("throttles to the last value per frame", async () => {

@@ -235,6 +235,7 @@ def test_changing_offsets_from_python_updates_outputs_and_result(digits, cnn):
     x, _ = digits
     w = DirectionsWidget(cnn, layer="1", data=x[:120], k=4, labels=[str(i) for i in range(10)])
     assert w.outputs["delta_f"] == pytest.approx(0.0, abs=1e-5)
+    assert w.result["elapsed_ms"] > 0 and w.activity["elapsed_ms"] == w.result["elapsed_ms"]
     w.offsets = [2.0, 0.0, 0.0, 0.0]
     assert w.outputs["delta_f"] > 0  # oriented: right raises f on average (and here, on this example)
     assert w.result["offsets"] == [2.0, 0.0, 0.0, 0.0]

@@ -4,6 +4,17 @@ import { h } from "../../core/dom";
 import type { View } from "../../core/view";
 import type { DirectionsKey, DirectionsStore, Prediction } from "../../traits/directions";
 
+/**
+ * Δf to the precision f itself is shown with (4 significant digits of f): f before comes from the batched pass
+ * over the data and f after from a pass of the example alone, which differ by float rounding (~1e-7 of f).
+ */
+export function formatDelta(change: number, scale: number): string {
+  const digits = Math.min(6, Math.max(0, 3 - Math.floor(Math.log10(Math.max(Math.abs(scale), 1e-6)))));
+  const rounded = Number(change.toFixed(digits));
+  const text = Math.abs(rounded).toFixed(digits);
+  return rounded < 0 ? `−${text}` : `+${text}`;
+}
+
 function signed(value: number): string {
   const text = Math.abs(value) >= 100 ? value.toFixed(1) : Math.abs(value) >= 1 ? value.toFixed(3) : value.toPrecision(3);
   return value >= 0 ? `+${text}` : text.replace("-", "−");
@@ -45,8 +56,9 @@ export function createOutput(store: DirectionsStore): View<DirectionsKey> {
     before.textContent = shown.f_before.toPrecision(4);
     after.textContent = shown.f_after.toPrecision(4);
     const change = shown.f_after - shown.f_before;
-    delta.textContent = `Δf ${signed(change)}`;
-    delta.dataset.sign = change > 0 ? "up" : change < 0 ? "down" : "none";
+    const text = formatDelta(change, shown.f_before);
+    delta.textContent = `Δf ${text}`;
+    delta.dataset.sign = /[1-9]/.test(text) ? (change > 0 ? "up" : "down") : "none";
     description.textContent = `f = ${shown.f_description ?? ""}`;
     const beforeList = shown.top_before ?? [];
     const afterList = shown.top_after ?? [];
