@@ -3,7 +3,7 @@
 The torch-only libraries (``attr_widgets.attribution``, ``attr_widgets.projection``,
 ``attr_widgets.xdnn``) import no widget code; the widgets (``attr_widgets.widgets``) hold traits and
 call into them. ``import attr_widgets`` does not import the widgets (nor ipywidgets/anywidget):
-``attr_widgets.AttributionWidget`` loads them on first access (PEP 562).
+``attr_widgets.AttributionWidget`` (or ``DirectionsWidget``) loads them on first access (PEP 562).
 """
 
 import typing
@@ -12,7 +12,7 @@ from attr_widgets.attribution import Attribution, attribute, check_axioms, metho
 from attr_widgets.attribution.xdnn import is_homogeneous, to_xdnn
 
 if typing.TYPE_CHECKING:
-    from attr_widgets.widgets import AttributionWidget, TextAttributionWidget
+    from attr_widgets.widgets import AttributionWidget, DirectionsWidget, TextAttributionWidget
 
 __version__ = "0.1.0"
 
@@ -20,6 +20,7 @@ __all__ = [
     "Attribution",
     "AttributionWidget",
     "TextAttributionWidget",
+    "DirectionsWidget",
     "__version__",
     "attribute",
     "check_axioms",
@@ -31,7 +32,11 @@ __all__ = [
 ]
 
 # Names resolved on first access, so that the torch-only libraries load without the widget stack.
-_LAZY = {"AttributionWidget": "attr_widgets.widgets", "TextAttributionWidget": "attr_widgets.widgets"}
+_LAZY = {
+    "AttributionWidget": "attr_widgets.widgets",
+    "DirectionsWidget": "attr_widgets.widgets",
+    "TextAttributionWidget": "attr_widgets.widgets",
+}
 
 
 def __getattr__(name: str) -> typing.Any:

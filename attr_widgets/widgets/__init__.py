@@ -1,6 +1,7 @@
-"""Jupyter widgets (anywidget): traits and calls into attr_widgets.attribution, no math of their own."""
+"""Jupyter widgets (anywidget): traits and calls into attr_widgets.attribution and .projection, no math."""
 
 from ._attribution_widget import AttributionWidget
+from ._directions_widget import DirectionsWidget
 from ._text_widget import TextAttributionWidget
 
-__all__ = ["AttributionWidget", "TextAttributionWidget"]
+__all__ = ["AttributionWidget", "DirectionsWidget", "TextAttributionWidget"]

@@ -6,6 +6,7 @@ import type { AttributionWidgetTraits, Result } from "../src/traits/attribution"
 
 type Handler = (...args: unknown[]) => void;
 
+/** `T`: the synced traits of the widget class under test (AttributionWidget's unless given). */
 export class FakeModel<T extends object = AttributionWidgetTraits> {
   saved: Partial<T>[] = [];
   private values: T;

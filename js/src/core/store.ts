@@ -62,6 +62,16 @@ export type StoreView<T extends ComputeTraits> = Omit<
   "subscribe" | "dispose" | "allKeys" | "local" | "setLocal" | "disconnect"
 >;
 
+/**
+ * Whether two control values are the same: primitives by identity, arrays (e.g. slider offsets) element by
+ * element, since a result's `controls` arrive as fresh JSON arrays that are never identical to the model's.
+ */
+export function sameControl(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+  return a.every((item, i) => sameControl(item, b[i]));
+}
+
 export class Store<T extends ComputeTraits, L extends object = Record<never, never>> implements ProtocolState {
   /** The result on screen (or its error); null until the first current one arrives. */
   shown: ResultOf<T> | null = null;
@@ -167,7 +177,7 @@ export class Store<T extends ComputeTraits, L extends object = Record<never, nev
   /** Whether `result` was computed for the compute controls as they stand here. */
   private isCurrent(result: ResultBase): boolean {
     const controls = result.controls ?? (result as unknown as Record<string, unknown>);
-    return this.computeKeys.every((key) => controls[key] === this.model.get(key as keyof T));
+    return this.computeKeys.every((key) => sameControl(controls[key], this.model.get(key as keyof T)));
   }
 
   /** Set a control as the user did: sync it to the kernel; if it recomputes, the shown result goes stale. */
@@ -180,7 +190,7 @@ export class Store<T extends ComputeTraits, L extends object = Record<never, nev
     if (!this.connected) return;
     const changed = new Set<StoreKey<T, L>>();
     for (const [key, value] of Object.entries(values) as [keyof T & string, T[keyof T]][]) {
-      if (this.model.get(key) === value) continue;
+      if (sameControl(this.model.get(key), value)) continue;
       this.model.set(key, value);
       changed.add(key);
       if (this.computeKeys.includes(key)) changed.add("busy");

@@ -1,0 +1,325 @@
+"""DirectionsWidget: the directions of a layer's activations that matter to f, with a slider along each.
+
+From Jacob Hilton, "A basis-invariant version of attribution" (2024): the rank-k projection ``P`` minimising
+``E[(f(X) − f(μ + P(X − μ)))²]`` comes from the SVD of ``GᵀA`` (activations A, gradients G of f); PCA is the
+case ``Π = I``. The math lives in :mod:`attr_widgets.projection`; requests, progress, cancel and errors in
+the shared base, :class:`~attr_widgets.widgets._base.ComputeWidget`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import traitlets
+from torch import nn
+
+from attr_widgets._torch import model_device, model_lock, resolve_layer
+from attr_widgets.projection import Projection
+
+from ._base import ComputeWidget, Progress, Request, bundle
+from ._directions_compute import (
+    SAMPLED_EXAMPLES,
+    DirectionsState,
+    SliderOutcome,
+    TargetReader,
+    collect_samples,
+    slider_pass,
+    solve,
+    with_sampled_objectives,
+)
+from ._directions_inputs import ExampleIndex, LayerName, Offsets, Target, materialise_data
+from ._directions_payload import outcome_fields, state_fields, thumbnails, top_predictions
+from ._serialize import binary_array, display_rgba
+from ._traits import BinaryArray, BoundedInt
+
+MAX_K = 64
+CACHED_STATES = 2  # directions kept for the last two (k, target, layer, data) settings
+
+
+class DirectionsWidget(ComputeWidget):
+    """Important directions of a layer (Hilton, "A basis-invariant version of attribution", 2024).
+
+    ``display(DirectionsWidget(model, layer="conv1", data=images, k=8))`` shows one slider per direction
+    (moving the example's activation along it), a toggle that replaces the activation ``h`` by its
+    projection ``μ + P(h − μ)``, the model's output before → after, and the spectrum and objective of the
+    important directions next to PCA's at the same layer. Every control is a public trait.
+
+    The layer's whole output is one sample per example (a conv map is flattened to ``C·H·W`` features).
+    Sliders are in *spreads*: the standard deviation of that direction's coordinate ``P_Gᵀ(h − μ)`` over
+    the data; offset ``α`` on direction ``i`` adds ``α · spreadᵢ · aᵢ`` (``aᵢ`` the i-th column of
+    ``projection.act_basis``) to the example's activation. Each direction is oriented so that moving it
+    right raises f on average.
+
+    The objective ``E[(f(X) − f(μ + P_k(X − μ)))²]`` for k = 0..K comes two ways, for both bases: the
+    first-order objective ``tr(Π (I − P_k) Σ (I − P_k)ᵀ)`` that the directions minimise, computed exactly
+    from the collected activations and gradients with no extra forward pass (for an f that is linear in
+    the layer it is the objective itself), and the objective of the real f measured by forward passes
+    over a fixed subsample of 128 examples (one pass per k, with the layer's output projected).
+
+    The widget draws its charts as dependency-free inline SVG, so it works offline with no CDN;
+    :meth:`spectrum_chart` returns the same data as an Altair chart where Altair is installed.
+
+    Args:
+        model: a ``torch.nn.Module``; never modified (hooks exist only during a pass, under the model lock).
+        layer: the submodule (or its dotted name) whose output holds the activations.
+        data: examples ``[N, ...]`` (tensor or numpy) or a DataLoader of them (its inputs are kept on CPU),
+            at least 2; the directions are computed over all of them.
+        k: the number of directions (clamped, with a warning, to what the layer and data allow).
+        target: f for each example: None (its top class logit), a class index, or a callable
+            ``output -> [B]``.
+        labels: class names (a sequence, or a dict ``{index: name}``) for the top-5 lists.
+        example: the index into data of the example the sliders move.
+    """
+
+    _esm = bundle("directions")
+
+    # Compute controls. Changing k, target, layer or the data recomputes the directions (a pass over the
+    # data); example, offsets and project reuse them and run one example through the model.
+    k = BoundedInt(8, 1, MAX_K).tag(sync=True, compute=True)
+    target = Target().tag(sync=True, compute=True)
+    layer = LayerName("").tag(sync=True, compute=True)
+    data_version = traitlets.Int(0).tag(sync=True, compute=True)
+    example = ExampleIndex(0).tag(sync=True, compute=True)
+    offsets = Offsets().tag(sync=True, compute=True)
+    project = traitlets.Bool(False).tag(sync=True, compute=True)
+    # View-only: which direction's top/bottom examples are shown.
+    direction = traitlets.Int(0).tag(sync=True)
+    # Written by Python only.
+    image = BinaryArray(allow_none=True, default_value=None).tag(sync=True)
+    examples = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    layer_names = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    n_examples = traitlets.Int(0).tag(sync=True)
+
+    def __init__(
+        self,
+        model: nn.Module,
+        layer: nn.Module | str,
+        data: Any,
+        *,
+        k: int = 8,
+        target: int | Callable[[Any], torch.Tensor] | None = None,
+        labels: Sequence[str] | Mapping[int, str] | None = None,
+        example: int = 0,
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+        self._model = model
+        self._data = materialise_data(data)
+        self._target_functions: dict[str, Callable[[Any], torch.Tensor]] = {}
+        self._states: OrderedDict[tuple[Any, ...], DirectionsState] = OrderedDict()
+        self._value: tuple[DirectionsState, SliderOutcome, int] | None = None
+        self._init_compute()
+        self._num_outputs = self._probe_outputs()
+        controls = {
+            name: self.traits()[name]._validate(self, value)
+            for name, value in (("k", k), ("target", target), ("layer", layer), ("example", example))
+        }
+        controls.update(offsets=[0.0] * controls["k"], project=False, data_version=0)
+        first = Request(1, {name: controls[name] for name in self.compute_trait_names()})
+        self._names = _label_list(labels, self._num_outputs)
+        start = time.perf_counter()
+        fields, value = self._compute(first, lambda done, total: None)  # errors raise from the constructor
+        elapsed_ms = (time.perf_counter() - start) * 1000
+        super().__init__(
+            labels=self._names,
+            layer_names=[name for name, _ in model.named_modules() if name],
+            n_examples=int(self._data.shape[0]),
+            request_seq=1,
+            result={"seq": 1, "controls": dict(first.controls), **first.controls, **fields, "error": None,
+                    "elapsed_ms": elapsed_ms},
+            activity={"state": "idle", "seq": 1, "done": 1, "total": 1, "elapsed_ms": elapsed_ms,
+                      "eta_ms": None, "message": ""},
+            **controls,
+        )
+        self._published(value)
+        self._start(first_seq=1)
+
+    # -- public read-only state
+    @property
+    def model(self) -> nn.Module:
+        """The explained model (never modified by the widget)."""
+        return self._model
+
+    @property
+    def projection(self) -> Projection | None:
+        """The important directions on screen (oriented, see the class docstring), or None after a failure."""
+        return None if self._value is None else self._value[0].projection
+
+    @property
+    def pca(self) -> Projection | None:
+        """PCA's directions at the same layer (the case ``Π = I``), oriented the same way."""
+        return None if self._value is None else self._value[0].pca
+
+    @property
+    def spreads(self) -> np.ndarray | None:
+        """The slider unit of each direction: the std of its coordinate over the data."""
+        return None if self._value is None else self._value[0].spreads.cpu().numpy()
+
+    @property
+    def outputs(self) -> dict[str, Any] | None:
+        """F before and after the sliders (and projection), the coordinates and per-direction attribution."""
+        if self._value is None:
+            return None
+        state, outcome, index = self._value
+        probs = state.samples.probs
+        return {
+            "example": index,
+            "f_before": outcome.f_before,
+            "f_after": outcome.f_after,
+            "delta_f": outcome.f_after - outcome.f_before,
+            "coords": outcome.coords.cpu().numpy(),
+            "coords_after": outcome.coords_after.cpu().numpy(),
+            "attribution": outcome.attribution.cpu().numpy(),
+            "top_before": top_predictions(None if probs is None else probs[index], self._names),
+            "top_after": top_predictions(outcome.probs_after, self._names),
+        }
+
+    @property
+    def target_function(self) -> Callable[[Any], torch.Tensor] | None:
+        """The callable behind a callable ``target`` (the trait itself holds its label), or None."""
+        return self._target_functions.get(self.target) if isinstance(self.target, str) else None
+
+    def set_data(self, data: Any) -> None:
+        """Replace the examples (recomputes the directions)."""
+        self._data = materialise_data(data)
+        with self._requests_suspended(), self.hold_sync():
+            self.n_examples = int(self._data.shape[0])
+            if self.example >= self.n_examples:
+                self.example = 0
+            self.data_version += 1
+        self._request()
+
+    def reset(self) -> None:
+        """Every slider back to 0 and the projection off."""
+        with self._requests_suspended():
+            self.offsets = [0.0] * len(self.offsets)
+            self.project = False
+        self._request()
+
+    def spectrum_chart(self) -> Any:
+        """The spectrum and objective as an ``altair`` chart (needs ``pip install altair``).
+
+        It renders offline from the Vega-Lite spec with a local renderer. The widget itself draws the same
+        data as dependency-free inline SVG, so the widget needs no Vega and no CDN.
+        """
+        from ._directions_chart import spectrum_chart
+
+        return spectrum_chart(self.result)
+
+    # -- the compute protocol
+    def _compute(self, request: Request, progress: Progress) -> tuple[dict[str, Any], Any]:
+        reader = TargetReader(self._target_functions.get(request["target"], request["target"]))
+        layer = resolve_layer(self._model, request["layer"])[0]
+        key = (request["k"], request["target"], request["layer"], request["data_version"])
+        with model_lock(self._model):
+            state = self._states.get(key)
+            if state is None:
+                state = self._directions(layer, reader, request["k"], progress)
+                self._states[key] = state
+                while len(self._states) > CACHED_STATES:
+                    self._states.popitem(last=False)
+            self._states.move_to_end(key)
+            index = request["example"]
+            r = state.projection.n_directions
+            offsets = torch.zeros(r, dtype=state.spreads.dtype)
+            given = list(request["offsets"])[:r]
+            offsets[: len(given)] = torch.tensor(given, dtype=state.spreads.dtype)
+            outcome = slider_pass(
+                self._model, layer, self._data[index : index + 1], index, state, reader,
+                offsets.to(state.spreads.device), request["project"],
+            )
+        return {
+            **state_fields(state, reader),
+            **outcome_fields(state, outcome, index, self._names),
+        }, (state, outcome, index)
+
+    def _directions(
+        self, layer: nn.Module, reader: TargetReader, k: int, progress: Progress
+    ) -> DirectionsState:
+        """The expensive part: collect over the data, solve, then measure the objective of the real f."""
+        count = self._data.shape[0]
+        # Units of work: examples through the model (the objective: 2 bases × (k + 1) passes of a subsample).
+        total = count + 2 * (k + 1) * min(count, SAMPLED_EXAMPLES)
+        samples = collect_samples(
+            self._model, layer, self._data, reader, lambda done, _: progress(done, total)
+        )
+        state = solve(samples, k)
+        done = [count]
+
+        def step(examples: int) -> None:
+            done[0] += examples
+            progress(min(done[0], total), total)
+
+        return with_sampled_objectives(self._model, layer, self._data, reader, state, step)
+
+    def _failure_fields(self, request: Request) -> dict[str, Any]:
+        return {"n_directions": 0}
+
+    def _published(self, value: Any) -> None:
+        previous = self._value
+        self._value = value
+        if value is None:
+            return
+        state, _, index = value
+        if (previous is None or previous[2] != index) and self._data.ndim == 4:
+            self.image = binary_array(display_rgba(self._data[index : index + 1]))
+        if previous is None or previous[0] is not state:
+            if self.direction >= state.projection.n_directions:
+                self.direction = 0
+            self._send_examples()
+
+    def _control_changed(self, change: dict[str, Any]) -> None:
+        if change["name"] in ("k", "target", "layer", "data_version"):
+            # New directions: the old offsets mean nothing along them.
+            with self._requests_suspended():
+                self.offsets = [0.0] * self.k
+
+    @traitlets.observe("direction")
+    def _on_direction(self, _change: dict[str, Any]) -> None:
+        if self._ready:
+            self._send_examples()
+
+    def _send_examples(self) -> None:
+        if self._value is None:
+            return
+        state = self._value[0]
+        selected = min(max(self.direction, 0), state.projection.n_directions - 1)
+        self.examples = thumbnails(self._data, state, selected)
+
+    def _probe_outputs(self) -> int | None:
+        """The model's output width on two examples ([B, C] → C; None otherwise), to range-check target."""
+        with model_lock(self._model), torch.no_grad():
+            training = [(m, m.training) for m in self._model.modules()]
+            try:
+                self._model.eval()
+                out = self._model(self._data[:2].to(model_device(self._model)))
+            except Exception as exc:
+                raise ValueError(
+                    f"data: the model raised {type(exc).__name__} on data[:2] of shape "
+                    f"{tuple(self._data[:2].shape)}: {exc}"
+                ) from exc
+            finally:
+                for module, flag in training:
+                    module.training = flag
+        return int(out.shape[1]) if isinstance(out, torch.Tensor) and out.ndim == 2 else None
+
+
+def _label_list(labels: Sequence[str] | Mapping[int, str] | None, classes: int | None) -> list[str]:
+    if classes is None:
+        return []
+    if labels is None:
+        return [str(i) for i in range(classes)]
+    if isinstance(labels, Mapping):
+        return [str(labels.get(i, i)) for i in range(classes)]
+    if isinstance(labels, str) or not isinstance(labels, Sequence):
+        raise TypeError(f"labels must be a sequence of class names or a dict {{index: name}}; got {labels!r}")
+    if len(labels) != classes:
+        raise ValueError(f"labels has {len(labels)} names but the model has {classes} outputs.")
+    return [str(name) for name in labels]
+
