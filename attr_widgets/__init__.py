@@ -12,13 +12,14 @@ from attr_widgets.attribution import Attribution, attribute, check_axioms, metho
 from attr_widgets.attribution.xdnn import is_homogeneous, to_xdnn
 
 if typing.TYPE_CHECKING:
-    from attr_widgets.widgets import AttributionWidget, TextAttributionWidget
+    from attr_widgets.widgets import AttributionWidget, TabularAttributionWidget, TextAttributionWidget
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Attribution",
     "AttributionWidget",
+    "TabularAttributionWidget",
     "TextAttributionWidget",
     "__version__",
     "attribute",
@@ -31,7 +32,11 @@ __all__ = [
 ]
 
 # Names resolved on first access, so that the torch-only libraries load without the widget stack.
-_LAZY = {"AttributionWidget": "attr_widgets.widgets", "TextAttributionWidget": "attr_widgets.widgets"}
+_LAZY = {
+    "AttributionWidget": "attr_widgets.widgets",
+    "TabularAttributionWidget": "attr_widgets.widgets",
+    "TextAttributionWidget": "attr_widgets.widgets",
+}
 
 
 def __getattr__(name: str) -> typing.Any:
