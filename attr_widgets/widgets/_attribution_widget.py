@@ -127,8 +127,10 @@ class AttributionWidget(ComputeWidget):
     options = traitlets.Dict().tag(sync=True)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        """Text (``tokenizer=``, a str or list of str, or a tokenizer's output) gets token highlights; one row
-        of features (``feature_names=``, or a ``[F]`` / ``[1, F]`` array) gets feature bars."""
+        """Text (``tokenizer=``, a str or list of str, a tokenizer's output) gets token highlights.
+
+        One row of features (``feature_names=``, or a ``[F]`` / ``[1, F]`` array) gets feature bars.
+        """
         inputs = args[1] if len(args) > 1 else kwargs.get("inputs")
         if cls is AttributionWidget and (kwargs.get("tokenizer") is not None or _is_text(inputs)):
             from ._text_widget import TextAttributionWidget

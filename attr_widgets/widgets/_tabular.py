@@ -61,7 +61,9 @@ def _as_float_tensor(value: Any, name: str) -> torch.Tensor:
             raise TypeError(f"{name} must be a list of numbers, got {value!r:.80}.")
         tensor = torch.from_numpy(array.astype(np.float64))
     else:
-        raise TypeError(f"{name} must be a torch.Tensor or numpy array of features, got {type(value).__name__}.")
+        raise TypeError(
+            f"{name} must be a torch.Tensor or numpy array of features, got {type(value).__name__}."
+        )
     if not tensor.is_floating_point():
         raise TypeError(
             f"{name} must be a float tensor (features as real numbers), got dtype {tensor.dtype}; "

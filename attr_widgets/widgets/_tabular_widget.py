@@ -34,14 +34,14 @@ MAX_STEPS = 2000
 class TabularAttributionWidget(ComputeWidget):
     """Feature bars of a classifier on one row of a table: which features the decision rests on.
 
-    ``AttributionWidget(model, x_row, feature_names=[...])`` returns one of these. One horizontal bar per feature,
-    sorted by |attribution|: the ``top_features`` largest, then one row summing the other features, so the bars
-    still add up to the total. Signed bars use the image widget's diverging scale, centred at zero; each name
-    shows the feature's value beside it. Methods: saliency (Simonyan, Vedaldi and Zisserman, "Deep Inside
-    Convolutional Networks", 2014), input × gradient, integrated gradients (Sundararajan, Taly and Yan,
-    "Axiomatic Attribution for Deep Networks", 2017), GradientSHAP (Lundberg and Lee, "A Unified Approach to
-    Interpreting Model Predictions", 2017), DeepLIFT (Shrikumar, Greenside and Kundaje, "Learning Important
-    Features Through Propagating Activation Differences", 2017) and feature ablation.
+    ``AttributionWidget(model, x_row, feature_names=[...])`` returns one of these. One horizontal bar per
+    feature, sorted by |attribution|: the ``top_features`` largest, then one row summing the other features,
+    so the bars still add up to the total. Signed bars use the image widget's diverging scale, centred at
+    zero; each name shows the feature's value beside it. Methods: saliency (Simonyan, Vedaldi and Zisserman,
+    "Deep Inside Convolutional Networks", 2014), input × gradient, integrated gradients (Sundararajan, Taly
+    and Yan, "Axiomatic Attribution for Deep Networks", 2017), GradientSHAP (Lundberg and Lee, "A Unified
+    Approach to Interpreting Model Predictions", 2017), DeepLIFT (Shrikumar, Greenside and Kundaje, "Learning
+    Important Features Through Propagating Activation Differences", 2017) and feature ablation.
 
     Args:
         model: a classifier taking a float batch ``[B, F]`` and returning ``[B, classes]``; never modified.
@@ -122,14 +122,24 @@ class TabularAttributionWidget(ComputeWidget):
             top_k=top_k_entries(self._probs, self._order, class_names),
             options={
                 "methods": method_options,
-                "baselines": [b for b in choice_list(TABULAR_BASELINES)
-                              if b["value"] != "mean" or self._data is not None],
+                "baselines": [
+                    b
+                    for b in choice_list(TABULAR_BASELINES)
+                    if b["value"] != "mean" or self._data is not None
+                ],
                 "sign_modes": choice_list(TABULAR_SIGN_MODES),
             },  # fmt: skip
             request_seq=1,
             result={"seq": 1, "controls": dict(first.controls), **first.controls, **fields, "error": None},
-            activity={"state": "idle", "seq": 1, "done": 1, "total": 1, "elapsed_ms": fields["elapsed_ms"],
-                      "eta_ms": None, "message": ""},  # fmt: skip
+            activity={
+                "state": "idle",
+                "seq": 1,
+                "done": 1,
+                "total": 1,
+                "elapsed_ms": fields["elapsed_ms"],
+                "eta_ms": None,
+                "message": "",
+            },  # fmt: skip
             **controls,
         )
         self._attribution = attribution
@@ -148,7 +158,7 @@ class TabularAttributionWidget(ComputeWidget):
 
     @property
     def feature_scores(self) -> np.ndarray | None:
-        """One float32 score per feature (in the input's column order, not sorted), or None after a failure."""
+        """One float32 score per feature (in the input's column order), or None after a failure."""
         result = self.result
         if result is None or result.get("scores") is None:
             return None
@@ -207,7 +217,8 @@ class TabularAttributionWidget(ComputeWidget):
             raise
         except Exception as exc:
             raise ValueError(
-                f"inputs: the model raised {type(exc).__name__} on a row of {self._row.shape[1]} features: {exc}"
+                f"inputs: the model raised {type(exc).__name__} on a row of {self._row.shape[1]} "
+                f"features: {exc}"
             ) from exc
         full = np.zeros(probs.shape[1], dtype=np.float64)
         self._order = order[0].cpu().numpy()

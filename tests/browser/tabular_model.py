@@ -1,4 +1,4 @@
-"""A small MLP on scikit-learn's bundled breast-cancer data (30 standardised features), trained in about a second.
+"""A small MLP on scikit-learn's bundled breast-cancer data (30 standardised features), trained in a second.
 
 Shared by the widget tests and the browser tests (whose kernel imports it from this directory).
 """
@@ -15,7 +15,10 @@ from torch import nn
 LABELS = ["malignant", "benign"]
 
 
-def breast_cancer_data(seed: int = 0) -> tuple[list[str], torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+Split = tuple[list[str], torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def breast_cancer_data(seed: int = 0) -> Split:
     """(feature names, x_train, y_train, x_test, y_test): features standardised on the training split."""
     data = load_breast_cancer()
     x_train, x_test, y_train, y_test = train_test_split(
@@ -36,7 +39,9 @@ def tabular_mlp(features: int = 30, hidden: int = 16, classes: int = 2) -> nn.Se
     return nn.Sequential(nn.Linear(features, hidden), nn.ReLU(), nn.Linear(hidden, classes))
 
 
-def train_tabular_mlp(seed: int = 0, epochs: int = 150) -> tuple[nn.Module, list[str], torch.Tensor, torch.Tensor]:
+def train_tabular_mlp(
+    seed: int = 0, epochs: int = 150
+) -> tuple[nn.Module, list[str], torch.Tensor, torch.Tensor]:
     """(the trained model in eval mode, feature names, x_train, x_test); full-batch Adam, deterministic."""
     torch.manual_seed(seed)
     names, x_train, y_train, x_test, _ = breast_cancer_data(seed)
@@ -49,7 +54,7 @@ def train_tabular_mlp(seed: int = 0, epochs: int = 150) -> tuple[nn.Module, list
     return model.eval(), names, x_train, x_test
 
 
-def test_accuracy(model: nn.Module, seed: int = 0) -> float:
+def held_out_accuracy(model: nn.Module, seed: int = 0) -> float:
     _, _, _, x_test, y_test = breast_cancer_data(seed)
     with torch.no_grad():
         return float((model(x_test).argmax(1) == y_test).float().mean())
