@@ -33,7 +33,7 @@ export function barRows(names: string[], values: number[], scores: ArrayLike<num
     .map((i) => ({ index: i, name: names[i] ?? `feature ${i}`, value: values[i] ?? null, score: scores[i], count: 1 }));
   const rest = order.slice(shown);
   if (rest.length > 0) {
-    // Summed in float64 in column order, so the fold is the exact total of what it hides.
+    // Summed as float64 (JS numbers) over float32 scores: the fold is the total of what it hides, to float64 rounding.
     const sum = rest.reduce((total, i) => total + scores[i], 0);
     const name = rest.length === 1 ? "the other feature" : `the other ${rest.length} features`;
     rows.push({ index: -1, name, value: null, score: sum, count: rest.length });
