@@ -103,7 +103,16 @@ export function createBars(store: TabularStore): BarsView {
     const longest = rows.reduce((m, r) => Math.max(m, Math.abs(r.score)), 0);
     const signed = mode === "signed";
     body.classList.toggle("aw-bar-signed", signed);
+    // Column heads, so the number beside a name reads as the feature's value, the one at the end as its attribution.
+    const heads = h(
+      "div",
+      { class: "aw-bar-columns", "aria-hidden": "true" },
+      h("span", { class: "aw-bar-label" }, h("span", {}, "feature"), h("span", {}, "value")),
+      h("span", {}, ""),
+      h("span", { class: "aw-bar-score" }, "attribution"),
+    );
     body.replaceChildren(
+      heads,
       ...rows.map((row) => {
         const name = h("span", { class: "aw-bar-name" });
         name.textContent = row.name;
