@@ -94,6 +94,7 @@ class TabularAttributionWidget(ComputeWidget):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
         self._model, self._output = model, output
         self._internal_batch_size = internal_batch_size
+        self._inputs_shape = tuple(getattr(inputs, "shape", ()))
         self._row = tabular_row(inputs)
         features = int(self._row.shape[1])
         names = check_feature_names(feature_names, features)
@@ -216,9 +217,11 @@ class TabularAttributionWidget(ComputeWidget):
         except (ValueError, TypeError):
             raise
         except Exception as exc:
+            # A 1-D array meant as an image lands here too: say how it was read, and what an image needs.
             raise ValueError(
-                f"inputs: the model raised {type(exc).__name__} on a row of {self._row.shape[1]} "
-                f"features: {exc}"
+                f"inputs: the model raised {type(exc).__name__} on one row of {self._row.shape[1]} features "
+                f"(inputs of shape {self._inputs_shape}, read as feature values): {exc}\n"
+                "For an image classifier pass one image, [1, C, H, W] or [C, H, W]."
             ) from exc
         full = np.zeros(probs.shape[1], dtype=np.float64)
         self._order = order[0].cpu().numpy()
