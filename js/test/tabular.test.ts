@@ -106,6 +106,7 @@ describe("the bar view", () => {
     expect(Number(rows[3].dataset.score)).toBeCloseTo(-0.3 + 0.2 + 0.15, 6);
     expect(rows[3].classList.contains("aw-bar-fold")).toBe(true);
     expect(rows.map((r) => r.querySelector(".aw-bar-score")!.textContent)).toEqual(["-3", "+2", "+0.5", "+0.05"]);
+    expect(el.querySelector(".aw-bar-columns")?.textContent).toBe("featurevalueattribution");
     expect(el.querySelector(".aw-badge")?.getAttribute("data-level")).toBe("good");
     expect(el.querySelector(".aw-title")?.textContent).toBe("Integrated Gradients");
   });
