@@ -12,13 +12,19 @@ from attr_widgets.attribution import Attribution, attribute, check_axioms, metho
 from attr_widgets.attribution.xdnn import is_homogeneous, to_xdnn
 
 if typing.TYPE_CHECKING:
-    from attr_widgets.widgets import AttributionWidget, DirectionsWidget, TextAttributionWidget
+    from attr_widgets.widgets import (
+        AttributionWidget,
+        DirectionsWidget,
+        TabularAttributionWidget,
+        TextAttributionWidget,
+    )
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Attribution",
     "AttributionWidget",
+    "TabularAttributionWidget",
     "TextAttributionWidget",
     "DirectionsWidget",
     "__version__",
@@ -35,6 +41,7 @@ __all__ = [
 _LAZY = {
     "AttributionWidget": "attr_widgets.widgets",
     "DirectionsWidget": "attr_widgets.widgets",
+    "TabularAttributionWidget": "attr_widgets.widgets",
     "TextAttributionWidget": "attr_widgets.widgets",
 }
 

@@ -2,6 +2,7 @@
 
 from ._attribution_widget import AttributionWidget
 from ._directions_widget import DirectionsWidget
+from ._tabular_widget import TabularAttributionWidget
 from ._text_widget import TextAttributionWidget
 
-__all__ = ["AttributionWidget", "DirectionsWidget", "TextAttributionWidget"]
+__all__ = ["AttributionWidget", "DirectionsWidget", "TabularAttributionWidget", "TextAttributionWidget"]

@@ -42,6 +42,14 @@ def _is_text(inputs: object) -> bool:
     return isinstance(inputs, (list, tuple)) and bool(inputs) and all(isinstance(t, str) for t in inputs)
 
 
+def _is_row(inputs: object) -> bool:
+    """One row of features, ``[F]`` or ``[1, F]``: images are 3-D or 4-D, so the image path is unchanged."""
+    shape = getattr(inputs, "shape", None)
+    if not isinstance(inputs, (torch.Tensor, np.ndarray)) or shape is None:
+        return False
+    return len(shape) == 1 or len(shape) == 2 and shape[0] == 1
+
+
 def _first_conv(model: nn.Module) -> tuple[str, nn.Conv2d] | None:
     for name, module in model.named_modules():
         if isinstance(module, nn.Conv2d):
@@ -78,7 +86,8 @@ class AttributionWidget(ComputeWidget):
         model: a ``torch.nn.Module`` image classifier, on any device; it is never modified.
         inputs: one image, ``[1, C, H, W]`` or ``[C, H, W]`` (tensor or numpy array), as the model expects it.
         tokenizer: for text models: with it (or with text inputs) the widget is a
-            :class:`TextAttributionWidget` (token highlights) instead.
+            :class:`TextAttributionWidget` (token highlights) instead; with ``feature_names=`` (or one row
+            ``[F]`` / ``[1, F]`` as inputs) a :class:`TabularAttributionWidget` (feature bars).
         labels: class names (a sequence with one name per class, or a dict ``{index: name}``).
         target: the class to explain; None (default) follows the top predicted class.
         method: attribution method (one of ``w.options["methods"]``).
@@ -118,12 +127,19 @@ class AttributionWidget(ComputeWidget):
     options = traitlets.Dict().tag(sync=True)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        """Text (``tokenizer=``, a str or list of str, or a tokenizer's output) gets token highlights."""
+        """Text (``tokenizer=``, a str or list of str, a tokenizer's output) gets token highlights.
+
+        One row of features (``feature_names=``, or a ``[F]`` / ``[1, F]`` array) gets feature bars.
+        """
         inputs = args[1] if len(args) > 1 else kwargs.get("inputs")
         if cls is AttributionWidget and (kwargs.get("tokenizer") is not None or _is_text(inputs)):
             from ._text_widget import TextAttributionWidget
 
             return TextAttributionWidget(*args, **kwargs)
+        if cls is AttributionWidget and ("feature_names" in kwargs or _is_row(inputs)):
+            from ._tabular_widget import TabularAttributionWidget
+
+            return TabularAttributionWidget(*args, **kwargs)
         return super().__new__(cls, *args, **kwargs)
 
     def __init__(

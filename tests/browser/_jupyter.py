@@ -127,6 +127,8 @@ def start_server(app: str, root: Path, extra_args: tuple[str, ...] = ()) -> Serv
     # One torch thread per kernel: the models are tiny, and on a small shared machine extra threads only spin.
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config_dir), "PYTHONUNBUFFERED": "1"}
     env["OMP_NUM_THREADS"] = "1"
+    # The kernels import the checkout under test (a git worktree), not whatever copy the venv has installed.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     env.pop("ANYWIDGET_HMR", None)
     log_path = root / f"{app}-server.log"
     log = log_path.open("wb")

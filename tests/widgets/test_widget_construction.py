@@ -147,7 +147,7 @@ def test_model_must_be_a_module(digit):
     ("inputs", "message"),
     [
         (torch.ones(8, 8), r"inputs must be an image of shape \[1, C, H, W\] or \[C, H, W\], got shape"),
-        (torch.ones(64), r"got shape \(64,\)"),
+        (torch.ones(64), r"(?s)inputs of shape \(64,\), read as feature values.*\[1, C, H, W\]"),
         (torch.ones(2, 1, 8, 8), "batch of 2"),
         (torch.full((1, 8, 8), float("nan")), "inputs contains 64 NaN or Inf pixel"),
     ],

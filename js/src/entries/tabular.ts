@@ -1,0 +1,76 @@
+/**
+ * anywidget entry of TabularAttributionWidget: feature bars with the shared target, method, badge, legend, progress
+ * and error views, on one store. CSS comes through the class's `_css` (core/styles.css).
+ */
+import type { RenderProps } from "@anywidget/types";
+import { h } from "../core/dom";
+import { Store } from "../core/store";
+import { composeViews, reflectState, showViewError, staticView } from "../core/view";
+import { TABULAR_KEYS, type TabularAttributionWidgetTraits, type TabularKey, type TabularStore } from "../traits/tabular";
+import { createBadge } from "../views/badge";
+import { createBars } from "../views/bars";
+import { createControls } from "../views/controls";
+import { createLegend } from "../views/legend";
+import { createActivity, createErrorBox } from "../views/status";
+import { createTargets } from "../views/targets";
+
+function render({ model, el }: RenderProps<TabularAttributionWidgetTraits>): () => void {
+  const store: TabularStore = new Store<TabularAttributionWidgetTraits>(model, TABULAR_KEYS);
+  const bars = createBars(store);
+  const legend = createLegend(store, bars); // after the bars: it shows the extent they were just drawn with
+  const targets = createTargets(store);
+  const controls = createControls(store);
+  const badge = createBadge(store);
+  const activity = createActivity(store);
+  const errors = createErrorBox(store, "Attribution");
+
+  const title = h("span", { class: "aw-title" });
+  const subtitle = h("span", { class: "aw-subtitle" });
+  const footer = h("div", { class: "aw-footer" });
+  const caption = staticView<TabularKey>(h("div", { class: "aw-heading" }, title, subtitle), () => {
+    const method = store.get("method");
+    title.textContent = store.get("options").methods.find((m) => m.value === method)?.label ?? method;
+    const target = store.get("target");
+    subtitle.textContent = `for class ${store.get("labels")[target] ?? String(target)}`;
+    const shown = store.shown;
+    footer.textContent = shown
+      ? `request ${shown.seq} · ${shown.error ? "failed" : `computed in ${Math.round(shown.elapsed_ms)} ms`} on the kernel`
+      : "waiting for the kernel…";
+  });
+
+  const root = h(
+    "div",
+    { class: "aw-root aw-tabular" },
+    h("div", { class: "aw-header" }, caption.el, h("div", { class: "aw-status" }, activity.el, badge.el)),
+    h(
+      "div",
+      { class: "aw-body" },
+      h("div", { class: "aw-left" }, bars.el, legend.el),
+      h("div", { class: "aw-right" }, targets.el, controls.el),
+    ),
+    errors.el,
+    footer,
+  );
+  const views = composeViews<TabularKey>(
+    [bars, legend, targets, controls, badge, activity, errors, caption],
+    (err) => showViewError(errors.el, err),
+  );
+
+  function update(changed: Set<TabularKey>): void {
+    views.update(changed);
+    reflectState(root, store);
+  }
+
+  const unsubscribe = store.subscribe(update);
+  update(store.allKeys());
+  el.append(root);
+
+  return () => {
+    unsubscribe();
+    views.dispose();
+    store.dispose();
+    root.remove();
+  };
+}
+
+export default { render };
