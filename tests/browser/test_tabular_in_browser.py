@@ -6,10 +6,11 @@ from test_widget_in_browser import WAIT_FOR_SEQ_JS, root_selector
 
 pytestmark = pytest.mark.browser
 
+# Names of their own: the session's kernel is shared, and later tests use its `model`, `x_test` and `LABELS`.
 SHOW = """
-from tabular_model import LABELS, train_tabular_mlp
-mlp, feature_names, x_train, x_test = train_tabular_mlp()
-w_{tag} = AttributionWidget(mlp, x_test[0], feature_names=feature_names, data=x_train, labels=LABELS)
+from tabular_model import LABELS as TAB_LABELS, train_tabular_mlp
+tab_mlp, tab_names, tab_train, tab_test = train_tabular_mlp()
+w_{tag} = AttributionWidget(tab_mlp, tab_test[0], feature_names=tab_names, data=tab_train, labels=TAB_LABELS)
 w_{tag}
 """
 
