@@ -6,14 +6,15 @@ from test_widget_in_browser import WAIT_FOR_SEQ_JS, root_selector
 
 pytestmark = pytest.mark.browser
 
+# Names of their own: the session's kernel is shared, and later tests use its `LABELS` (the digits' classes).
 SHOW = """
-from attr_widgets.examples import LABELS, minilm_sentiment_classifier
+from attr_widgets.examples import LABELS as TEXT_LABELS, minilm_sentiment_classifier
 tok, minilm, _ = minilm_sentiment_classifier()
 w_{tag} = AttributionWidget(
     minilm,
     ["The plot was thin but the acting shone, unbelievably so. <img src=x onerror=window.xss_fired=1>",
      "A dull, lifeless film."],
-    tokenizer=tok, labels=LABELS, n_steps=16,
+    tokenizer=tok, labels=TEXT_LABELS, n_steps=16,
 )
 w_{tag}
 """
