@@ -36,7 +36,8 @@ js-test: js
 	cd js && npm test
 
 lab: env js
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT)
+	# Root (a container, CI) needs --allow-root; jupyter refuses to start otherwise.
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: test-env js-test lint
 	$(PY) -m pytest tests $(PYTEST_ARGS)

@@ -64,3 +64,38 @@ export function showViewError(box: HTMLElement, err: unknown): void {
   if (message) message.textContent = `widget view error: ${err instanceof Error ? err.message : String(err)}`;
   console.error("attr_widgets view error", err);
 }
+
+/** What `mountWidget` needs of a store: the protocol state, a subscription, every key, a cleanup. */
+export interface MountableStore<K> extends ProtocolState {
+  subscribe(listener: (changed: Set<K>) => void): () => void;
+  allKeys(): Set<K>;
+  dispose(): void;
+}
+
+/**
+ * Put a widget's laid-out `root` into `el` and keep it drawn: every store change updates the views (each in
+ * isolation; a view's own failure shows in `errorBox`) and the root's state attributes. Returns the cleanup an
+ * anywidget render hands back.
+ */
+export function mountWidget<K>(
+  el: HTMLElement,
+  root: HTMLElement,
+  store: MountableStore<K>,
+  views: View<K>[],
+  errorBox: HTMLElement,
+): () => void {
+  const composed = composeViews(views, (err) => showViewError(errorBox, err));
+  function update(changed: Set<K>): void {
+    composed.update(changed);
+    reflectState(root, store);
+  }
+  const unsubscribe = store.subscribe(update);
+  update(store.allKeys());
+  el.append(root);
+  return () => {
+    unsubscribe();
+    composed.dispose();
+    store.dispose();
+    root.remove();
+  };
+}

@@ -6,7 +6,7 @@
 import type { RenderProps } from "@anywidget/types";
 import { h } from "../core/dom";
 import { Store } from "../core/store";
-import { composeViews, reflectState, showViewError, staticView } from "../core/view";
+import { mountWidget } from "../core/view";
 import {
   ATTRIBUTION_KEYS,
   type AttributionKey,
@@ -15,29 +15,12 @@ import {
   type AttributionWidgetTraits,
 } from "../traits/attribution";
 import { createBadge } from "../views/badge";
+import { createCaption } from "../views/caption";
 import { createControls, createOpacity } from "../views/controls";
 import { createHeatmap } from "../views/heatmap";
 import { createLegend } from "../views/legend";
 import { createActivity, createErrorBox } from "../views/status";
 import { createTargets } from "../views/targets";
-
-/** Title ("Integrated Gradients for class dog") and the footer line about the request on screen. */
-function createCaption(store: AttributionStore) {
-  const title = h("span", { class: "aw-title" });
-  const subtitle = h("span", { class: "aw-subtitle" });
-  const footer = h("div", { class: "aw-footer" });
-  const heading = staticView<AttributionKey>(h("div", { class: "aw-heading" }, title, subtitle), () => {
-    const method = store.get("method");
-    title.textContent = store.get("options").methods.find((m) => m.value === method)?.label ?? method;
-    const target = store.get("target");
-    subtitle.textContent = `for class ${store.get("labels")[target] ?? String(target)}`;
-    const shown = store.shown;
-    footer.textContent = shown
-      ? `request ${shown.seq} · ${shown.error ? "failed" : `computed in ${Math.round(shown.elapsed_ms)} ms`} on the kernel`
-      : "waiting for the kernel…";
-  });
-  return { heading, footer };
-}
 
 function render({ model, el }: RenderProps<AttributionWidgetTraits>): () => void {
   const store: AttributionStore = new Store<AttributionWidgetTraits, AttributionLocal>(model, ATTRIBUTION_KEYS, {
@@ -66,26 +49,8 @@ function render({ model, el }: RenderProps<AttributionWidgetTraits>): () => void
     errors.el,
     footer,
   );
-  const views = composeViews<AttributionKey>(
-    [heatmap, legend, targets, controls, opacity, badge, activity, errors, heading],
-    (err) => showViewError(errors.el, err),
-  );
-
-  function update(changed: Set<AttributionKey>): void {
-    views.update(changed);
-    reflectState(root, store);
-  }
-
-  const unsubscribe = store.subscribe(update);
-  update(store.allKeys());
-  el.append(root);
-
-  return () => {
-    unsubscribe();
-    views.dispose();
-    store.dispose();
-    root.remove();
-  };
+  const views = [heatmap, legend, targets, controls, opacity, badge, activity, errors, heading];
+  return mountWidget<AttributionKey>(el, root, store, views, errors.el);
 }
 
 export default { render };

@@ -6,7 +6,7 @@
 import type { RenderProps } from "@anywidget/types";
 import { h } from "../core/dom";
 import { Store } from "../core/store";
-import { composeViews, reflectState, showViewError, staticView } from "../core/view";
+import { mountWidget, staticView } from "../core/view";
 import {
   DIRECTIONS_KEYS,
   type DirectionsKey,
@@ -64,26 +64,8 @@ function render({ model, el }: RenderProps<DirectionsWidgetTraits>): () => void 
     errors.el,
     footer,
   );
-  const views = composeViews<DirectionsKey>(
-    [settings, sliders, output, image, spectrum, extremes, activity, errors, heading],
-    (err) => showViewError(errors.el, err),
-  );
-
-  function update(changed: Set<DirectionsKey>): void {
-    views.update(changed);
-    reflectState(root, store);
-  }
-
-  const unsubscribe = store.subscribe(update);
-  update(store.allKeys());
-  el.append(root);
-
-  return () => {
-    unsubscribe();
-    views.dispose();
-    store.dispose();
-    root.remove();
-  };
+  const views = [settings, sliders, output, image, spectrum, extremes, activity, errors, heading];
+  return mountWidget<DirectionsKey>(el, root, store, views, errors.el);
 }
 
 export default { render };

@@ -5,9 +5,10 @@
 import type { RenderProps } from "@anywidget/types";
 import { h } from "../core/dom";
 import { Store } from "../core/store";
-import { composeViews, reflectState, showViewError, staticView } from "../core/view";
+import { mountWidget } from "../core/view";
 import { TABULAR_KEYS, type TabularAttributionWidgetTraits, type TabularKey, type TabularStore } from "../traits/tabular";
 import { createBadge } from "../views/badge";
+import { createCaption } from "../views/caption";
 import { createBars } from "../views/bars";
 import { createControls } from "../views/controls";
 import { createLegend } from "../views/legend";
@@ -24,19 +25,7 @@ function render({ model, el }: RenderProps<TabularAttributionWidgetTraits>): () 
   const activity = createActivity(store);
   const errors = createErrorBox(store, "Attribution");
 
-  const title = h("span", { class: "aw-title" });
-  const subtitle = h("span", { class: "aw-subtitle" });
-  const footer = h("div", { class: "aw-footer" });
-  const caption = staticView<TabularKey>(h("div", { class: "aw-heading" }, title, subtitle), () => {
-    const method = store.get("method");
-    title.textContent = store.get("options").methods.find((m) => m.value === method)?.label ?? method;
-    const target = store.get("target");
-    subtitle.textContent = `for class ${store.get("labels")[target] ?? String(target)}`;
-    const shown = store.shown;
-    footer.textContent = shown
-      ? `request ${shown.seq} · ${shown.error ? "failed" : `computed in ${Math.round(shown.elapsed_ms)} ms`} on the kernel`
-      : "waiting for the kernel…";
-  });
+  const { heading: caption, footer } = createCaption(store);
 
   const root = h(
     "div",
@@ -51,26 +40,8 @@ function render({ model, el }: RenderProps<TabularAttributionWidgetTraits>): () 
     errors.el,
     footer,
   );
-  const views = composeViews<TabularKey>(
-    [bars, legend, targets, controls, badge, activity, errors, caption],
-    (err) => showViewError(errors.el, err),
-  );
-
-  function update(changed: Set<TabularKey>): void {
-    views.update(changed);
-    reflectState(root, store);
-  }
-
-  const unsubscribe = store.subscribe(update);
-  update(store.allKeys());
-  el.append(root);
-
-  return () => {
-    unsubscribe();
-    views.dispose();
-    store.dispose();
-    root.remove();
-  };
+  const views = [bars, legend, targets, controls, badge, activity, errors, caption];
+  return mountWidget<TabularKey>(el, root, store, views, errors.el);
 }
 
 export default { render };

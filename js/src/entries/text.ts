@@ -5,9 +5,10 @@
 import type { RenderProps } from "@anywidget/types";
 import { h } from "../core/dom";
 import { Store } from "../core/store";
-import { composeViews, reflectState, showViewError, staticView } from "../core/view";
+import { mountWidget } from "../core/view";
 import { TEXT_KEYS, type TextAttributionWidgetTraits, type TextKey, type TextLocal, type TextStore } from "../traits/text";
 import { createBadge } from "../views/badge";
+import { createCaption } from "../views/caption";
 import { createControls } from "../views/controls";
 import { createErasure } from "../views/erasure";
 import { createLegend } from "../views/legend";
@@ -28,19 +29,7 @@ function render({ model, el }: RenderProps<TextAttributionWidgetTraits>): () => 
   const errors = createErrorBox(store, "Attribution");
   const erasure = createErasure(store);
 
-  const title = h("span", { class: "aw-title" });
-  const subtitle = h("span", { class: "aw-subtitle" });
-  const footer = h("div", { class: "aw-footer" });
-  const caption = staticView<TextKey>(h("div", { class: "aw-heading" }, title, subtitle), () => {
-    const method = store.get("method");
-    title.textContent = store.get("options").methods.find((m) => m.value === method)?.label ?? method;
-    const target = store.get("target");
-    subtitle.textContent = `for class ${store.get("labels")[target] ?? String(target)}`;
-    const shown = store.shown;
-    footer.textContent = shown
-      ? `request ${shown.seq} · ${shown.error ? "failed" : `computed in ${Math.round(shown.elapsed_ms)} ms`} on the kernel`
-      : "waiting for the kernel…";
-  });
+  const { heading: caption, footer } = createCaption(store);
 
   const root = h(
     "div",
@@ -56,26 +45,8 @@ function render({ model, el }: RenderProps<TextAttributionWidgetTraits>): () => 
     errors.el,
     footer,
   );
-  const views = composeViews<TextKey>(
-    [tokens, legend, options, targets, controls, badge, activity, erasure, errors, caption],
-    (err) => showViewError(errors.el, err),
-  );
-
-  function update(changed: Set<TextKey>): void {
-    views.update(changed);
-    reflectState(root, store);
-  }
-
-  const unsubscribe = store.subscribe(update);
-  update(store.allKeys());
-  el.append(root);
-
-  return () => {
-    unsubscribe();
-    views.dispose();
-    store.dispose();
-    root.remove();
-  };
+  const views = [tokens, legend, options, targets, controls, badge, activity, erasure, errors, caption];
+  return mountWidget<TextKey>(el, root, store, views, errors.el);
 }
 
 export default { render };
