@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from attr_widgets._torch import capture, model_device, patched, resolve_layer
+from attr_widgets._torch import all_modules, capture, first_parameter, model_device, patched, resolve_layer
 from attr_widgets.attribution import hook_counts
 
 
@@ -146,3 +146,17 @@ def test_model_device() -> None:
     assert model_device(net()) == torch.device("cpu")
     assert model_device(nn.ReLU()) == torch.device("cpu")
     assert model_device(nn.BatchNorm1d(3, affine=False)) == torch.device("cpu")
+
+
+def test_all_modules_and_first_parameter_match_torchs_own_walk():
+    shared = nn.Linear(3, 3)
+    relu = nn.ReLU()  # one activation module used twice, as torchvision's ResNet blocks do
+    model = nn.Sequential(
+        nn.Sequential(nn.Identity(), shared, relu),
+        nn.ModuleDict({"b": nn.Sequential(shared, relu), "c": nn.Conv2d(1, 2, 1)}),
+        nn.Sequential(),
+    )
+    model.register_module("missing", None)
+    assert [id(m) for m in all_modules(model)] == [id(m) for m in model.modules()]
+    assert first_parameter(model) is next(model.parameters())
+    assert first_parameter(nn.Sequential(nn.ReLU())) is None

@@ -5,11 +5,22 @@ every library that touches a user's model goes through here, so the rules for to
 """
 
 from ._lock import model_lock
-from ._modules import Captured, capture, model_device, patched, resolve_layer, unknown_name_error
+from ._modules import (
+    Captured,
+    all_modules,
+    capture,
+    first_parameter,
+    model_device,
+    patched,
+    resolve_layer,
+    unknown_name_error,
+)
 
 __all__ = [
     "Captured",
+    "all_modules",
     "capture",
+    "first_parameter",
     "model_device",
     "model_lock",
     "patched",

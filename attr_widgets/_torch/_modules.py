@@ -14,7 +14,16 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-__all__ = ["Captured", "capture", "model_device", "patched", "resolve_layer", "unknown_name_error"]
+__all__ = [
+    "Captured",
+    "all_modules",
+    "capture",
+    "first_parameter",
+    "model_device",
+    "patched",
+    "resolve_layer",
+    "unknown_name_error",
+]
 
 
 def unknown_name_error(argument: str, value: object, known: Iterable[str]) -> ValueError:
@@ -46,10 +55,41 @@ def resolve_layer(model: nn.Module, layer: object) -> tuple[nn.Module, str]:
     )
 
 
+def all_modules(model: nn.Module) -> list[nn.Module]:
+    """``list(model.modules())`` (pre-order, each module once) without building dotted names.
+
+    ``nn.Module.modules`` walks ``named_modules``, which formats a name string for every submodule; the
+    single-pass methods walk the tree several times per call, where that walk is a visible part of the cost.
+    """
+    order = [model]
+    seen = {id(model)}
+
+    def visit(module: nn.Module) -> None:
+        for child in module._modules.values():
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
+                order.append(child)
+                if child._modules:
+                    visit(child)
+
+    visit(model)
+    return order
+
+
+def first_parameter(model: nn.Module) -> torch.Tensor | None:
+    """The first of ``model.parameters()`` (None without parameters), without the generic member walk."""
+    for module in all_modules(model):
+        for parameter in module._parameters.values():
+            if parameter is not None:
+                return parameter
+    return None
+
+
 def model_device(model: nn.Module) -> torch.device:
     """The device of the model's first parameter (or buffer); CPU for a model without tensors."""
-    for param in model.parameters():
-        return param.device
+    parameter = first_parameter(model)
+    if parameter is not None:
+        return parameter.device
     for buffer in model.buffers():
         return buffer.device
     return torch.device("cpu")

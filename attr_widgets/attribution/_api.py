@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._torch import model_lock
+from .._torch import all_modules, model_lock
 from . import _cache, _methods  # noqa: F401  (_methods registers the method families)
 from ._batching import saved_bytes_per_row
 from ._layer_path import LayerTap
@@ -245,7 +245,8 @@ def _attribute(
     elif spec.needs_layer:
         raise ValueError(f"method={method!r} needs layer=: a submodule of the model or its dotted name.")
 
-    first_parameter = next(iter(model.parameters()), None)
+    modules = all_modules(model)  # one walk of the tree serves the device, dtype and mode checks below
+    first_parameter = next((p for m in modules for p in m._parameters.values() if p is not None), None)
     device = model_device(model) if first_parameter is None else first_parameter.device
     x = check_inputs(inputs, device, floating=not spec.integer_inputs)
     x = _match_parameter_dtype(model, x, first_parameter)
@@ -253,15 +254,19 @@ def _attribute(
     batched = tuple(t.to(device) for t in batched)
 
     use_cache = bool(common["cache"])
-    settings = _settings(spec, target, baseline, n_steps, integration, layer_module, output, options, common)
-    key = _cache.make_key(model, x, settings) if use_cache else None
+    key = None
+    if use_cache:
+        settings = _settings(
+            spec, target, baseline, n_steps, integration, layer_module, output, options, common
+        )
+        key = _cache.make_key(model, x, settings)
     cached = _cache.lookup(model, key)
     if cached is not None:
         return cached
 
     # Train mode is the caller's choice: warn (once per model) and keep it, but run every forward on private
     # copies of the buffers so that BatchNorm's running statistics never change (see with_private_buffers).
-    training = any(module.training for module in model.modules())
+    training = any(module.training for module in modules)
     if training:
         warn_if_training(model)
     # smooth= runs the method on noisy copies: the first forward's graph (clean inputs) is no use there.
@@ -293,8 +298,13 @@ def _attribute(
         if not all_finite(logits):
             raise ValueError("model: the selected output contains NaN/Inf at these inputs.")
         scorer.target = resolve_target(target, logits)
-        with torch.no_grad():
-            outputs = gather_scores(logits, scorer.target, None).detach()
+        if single_pass:  # the target scores on the graph: their detached copy is ``outputs``, one gather
+            with torch.enable_grad():
+                graph_scores = gather_scores(graph_logits, scorer.target, None)
+            outputs = graph_scores.detach()
+        else:
+            with torch.no_grad():
+                outputs = gather_scores(logits, scorer.target, None).detach()
         request = Request(
             model=model,
             inputs=x,
@@ -310,9 +320,11 @@ def _attribute(
             common=common,
             bytes_per_row=bytes_per_row,
             layer_activations=None if tap is None else tap.captured,
-            first_pass=(probe, graph_logits) if single_pass else None,
+            first_pass=(probe, graph_scores) if single_pass else None,
         )
         del graph_logits  # the request holds the graph only until the method takes its gradient
+        if single_pass:
+            del graph_scores
         result = run_method(spec, request)  # spec.run, or smoothed over noisy copies (smooth=)
         scorer.finish()
         return scorer, outputs, result

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .._torch import all_modules
 from ._model_state import train_mode_modules
 
 MAX_ENTRIES = 32
@@ -56,7 +57,7 @@ def model_state_key(model: nn.Module) -> tuple:
     ``param.data``, which has a version counter of its own.
     """
     # One traversal of the modules (this runs on every x_gradient call): their own tensors, shared ones once.
-    modules = list(model.modules())
+    modules = all_modules(model)
     tensors = dict.fromkeys(
         t for m in modules for t in (*m._parameters.values(), *m._buffers.values()) if t is not None
     )

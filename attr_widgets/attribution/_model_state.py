@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
+from .._torch import all_modules
 from .._torch import model_device as model_device  # re-exported: moved to attr_widgets._torch
 
 T = TypeVar("T")
@@ -141,7 +142,7 @@ class _Block(nn.Module):
 
 def any_training(model: nn.Module) -> bool:
     """Whether ``model`` or any of its submodules is in training mode."""
-    return any(module.training for module in model.modules())
+    return any(module.training for module in all_modules(model))
 
 
 def with_private_buffers(model: nn.Module, run: Callable[[], T]) -> T:

@@ -102,7 +102,9 @@ def resolve_target(
     if isinstance(target, bool):
         raise TypeError("target must be None, an int, a LongTensor [B] or a callable(output) -> Tensor[B].")
     if isinstance(target, int):
-        indices = torch.full((batch,), target, dtype=torch.long, device=logits.device)
+        if not 0 <= target < classes:
+            raise _out_of_range(target, classes)
+        return torch.full((batch,), target, dtype=torch.long, device=logits.device)
     elif isinstance(target, (torch.Tensor, list, tuple)):
         indices = torch.as_tensor(target, device=logits.device)
         if indices.is_floating_point() or indices.dtype == torch.bool:
@@ -119,10 +121,14 @@ def resolve_target(
             f"target must be None, an int, a LongTensor [B] or a callable(output) -> Tensor[B], "
             f"got {type(target).__name__}."
         )
-    if (indices < 0).any() or (indices >= classes).any():
-        bad = indices[(indices < 0) | (indices >= classes)][0].item()
-        raise ValueError(f"target {bad} is out of range: the model has {classes} classes (0..{classes - 1}).")
+    low, high = torch.aminmax(indices)  # one reduction for both bounds (this runs on every call)
+    if int(low) < 0 or int(high) >= classes:
+        raise _out_of_range(int(low) if int(low) < 0 else int(high), classes)
     return indices
+
+
+def _out_of_range(bad: int, classes: int) -> ValueError:
+    return ValueError(f"target {bad} is out of range: the model has {classes} classes (0..{classes - 1}).")
 
 
 def _check_callable_scores(scores: object, rows: int) -> torch.Tensor:

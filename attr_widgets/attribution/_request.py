@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +14,6 @@ from torch import nn
 from ._baselines import make_baseline
 from ._batching import ChunkRunner, OutOfMemoryError, plan_rows
 from ._model_state import any_training
-from ._outputs import gather_scores
 from ._scorer import Scorer, score_gradient
 from ._values import Values
 
@@ -37,7 +36,7 @@ class Request:
     common: dict[str, Any]
     bytes_per_row: float
     layer_activations: torch.Tensor | None = None  # the layer's output on the inputs (layer path methods)
-    # (probe, selected output with its autograd graph) of attribute()'s first forward, for single-pass
+    # (probe, target scores with their autograd graph) of attribute()'s first forward, for single-pass
     # methods on the whole batch; consumed (and the graph freed) by first_pass_gradient().
     first_pass: tuple[torch.Tensor, torch.Tensor] | None = None
 
@@ -73,29 +72,36 @@ class Request:
         """
         if self.first_pass is None:
             return None
-        probe, logits = self.first_pass
+        probe, scores = self.first_pass
         self.first_pass = None  # one use: drop the references so that the graph is freed with the gradient
         try:
             with torch.enable_grad():  # the caller may be under no_grad (e.g. Captum's sensitivity metric)
-                return score_gradient(gather_scores(logits, self.scorer.target, None), probe)
+                return score_gradient(scores, probe)
         except OutOfMemoryError:
-            del logits
+            del scores
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
             return None
 
-    def zero_baseline_scores(self) -> torch.Tensor:
+    def zero_baseline_scores(
+        self, remember: Callable[[Callable[[], torch.Tensor]], torch.Tensor] | None = None
+    ) -> torch.Tensor:
         """``f(0)`` per example (no gradient), for the zero baseline.
 
         In eval mode, without per-example forward arguments and with class-index targets, every example has
         the same ``f(0)``: one zero row is run and its output shared, instead of a whole batch of zeros.
+        ``remember(run_row)`` may answer that row from a cache of its own instead of calling ``run_row()``.
         """
-        zeros = torch.zeros_like(self.inputs)
         if self.scorer.batched_kwargs or self.scorer.callable_target or any_training(self.model):
-            return self.baseline_scores(zeros)
-        with torch.no_grad():
-            row = self.scorer.logits(zeros[:1])
-            return gather_scores(row.expand(self.batch, *row.shape[1:]), self.scorer.target, None).detach()
+            return self.baseline_scores(torch.zeros_like(self.inputs))
+
+        def run_row() -> torch.Tensor:
+            with torch.no_grad():
+                return self.scorer.logits(torch.zeros_like(self.inputs[:1])).detach()
+
+        row = run_row() if remember is None else remember(run_row)
+        # The target scores of the one row: one index_select, where expand + gather + squeeze are three ops.
+        return row[0].index_select(0, self.scorer.target)  # type: ignore[arg-type]
 
     def input_baseline(self) -> torch.Tensor:
         """The input-shaped baseline of the request (float inputs), built with the common baseline options."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,9 @@ def all_finite(tensor: torch.Tensor) -> bool:
     A NaN or an infinity anywhere makes the sum non-finite, so a finite sum proves the tensor finite; only a
     non-finite sum (also reached by overflow of large finite values) needs the element-wise check.
     """
-    return bool(torch.isfinite(tensor.sum())) or bool(torch.isfinite(tensor).all())
+    # ``float`` of the 0-d sum and ``math.isfinite``: a few microseconds, against ~18 µs for a second
+    # tensor op (``torch.isfinite``) and its ``bool``; this runs three times per single-pass call.
+    return math.isfinite(float(tensor.sum())) or bool(torch.isfinite(tensor).all())
 
 
 def check_model(model: object) -> nn.Module:

@@ -66,6 +66,34 @@ def test_x_gradient_adds_only_one_zero_row_for_f_of_zero():
     assert model.rows == [5, 1]
 
 
+class CountingBiasedMLP(CountingMLP):
+    """Biases make f(0) ≠ 0, so a stale f(0) would show in ``baseline_outputs`` and ``delta``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
+
+
+def test_x_gradient_reuses_f_of_zero_until_the_model_changes():
+    model, x = CountingBiasedMLP().eval(), torch.randn(5, 6)
+    options = {"method": "x_gradient", "check_homogeneous": False, "cache": False}
+    first = attribute(model, x, **options)
+    second = attribute(model, x, **options)
+    assert model.rows == [5, 1, 5]  # the second call answers f(0) from the first
+    torch.testing.assert_close(second.baseline_outputs, first.baseline_outputs)
+    with torch.no_grad():
+        model.body[2].bias += 1.0  # an in-place update (as optimizer.step() makes) bumps the version
+    third = attribute(model, x, **options)
+    assert model.rows[3:] == [5, 1]
+    with torch.no_grad():
+        expected = model.body(torch.zeros(1, 6))[0, third.target]
+    torch.testing.assert_close(third.baseline_outputs, expected)
+    torch.testing.assert_close(third.delta, third.values.sum(dim=1) - (third.outputs - expected))
+    model.train()  # a mode change is part of the key too
+    attribute(model, x, **options)
+    assert model.rows[5:] == [5, 5]  # train mode: f(0) of the whole batch, no sharing
+
+
 @pytest.mark.parametrize("method", SINGLE_PASS)
 def test_single_pass_equals_the_chunked_gradient(method):
     model, x = CountingMLP().eval(), torch.randn(5, 6)
