@@ -12,6 +12,7 @@ from torch import nn
 from .._torch import all_modules, model_lock
 from . import _cache, _methods  # noqa: F401  (_methods registers the method families)
 from ._batching import saved_bytes_per_row
+from ._layer_leaf import LayerLeaves
 from ._layer_path import LayerTap
 from ._model_state import model_device, preserved_model, warn_if_training, with_private_buffers
 from ._multi_input import attribute_inputs_tuple
@@ -91,6 +92,14 @@ def _match_parameter_dtype(model: nn.Module, x: torch.Tensor, first: torch.Tenso
     else:
         dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
     return x if dtype is None or dtype == x.dtype else x.to(dtype)
+
+
+def _probe_bytes(model: nn.Module, scorer: Scorer, x: torch.Tensor) -> float:
+    """Activation bytes per row that a forward with autograd saves on ``x`` (its result is discarded)."""
+    probe = x.detach().requires_grad_(True) if x.is_floating_point() else x
+    with torch.enable_grad():
+        _, bytes_per_row = saved_bytes_per_row(model, lambda: scorer.logits(probe), x.shape[0])
+    return bytes_per_row
 
 
 def _whole_batch_single_pass(spec: MethodSpec, batch: int, internal_batch_size: int | str | None) -> bool:
@@ -279,15 +288,32 @@ def _attribute(
         probe = x.detach().requires_grad_(True) if x.is_floating_point() else x
         # Layer paths need the layer's activations on x: capture them in this forward instead of another.
         tap = LayerTap(layer_module) if layer_module is not None and spec.path else None
+        leaves = (
+            LayerLeaves(layer_module, layer_input=bool(options.get("attribute_to_layer_input")))
+            if layer_module is not None and single_pass
+            else None
+        )
         try:
-            with torch.enable_grad(), tap.attached() if tap is not None else nullcontext():
-                if single_pass:
-                    # No chunk sizes to choose: skip the memory probe (a Python call per saved tensor).
+            bytes_per_row: float | None = None
+            if single_pass and leaves is not None:
+                # The layer's activations become the leaves of this forward's graph (_layer_leaf).
+                with torch.enable_grad(), leaves.attached():
+                    graph_logits, bytes_per_row = scorer.logits(x), 0.0
+            elif single_pass:
+                # No chunk sizes to choose: skip the memory probe (a Python call per saved tensor).
+                with torch.enable_grad():
                     graph_logits, bytes_per_row = scorer.logits(probe), 0.0
-                else:
+            elif spec.path:
+                # Path methods always plan chunks of n_steps × B rows: measure the memory in this forward.
+                with torch.enable_grad(), tap.attached() if tap is not None else nullcontext():
                     graph_logits, bytes_per_row = saved_bytes_per_row(
                         model, lambda: scorer.logits(probe), x.shape[0]
                     )
+            else:
+                # The other methods run their own passes (Captum's, or perturbed copies), and most never
+                # chunk: f(x) without a graph here, and the memory probe only if a chunk plan asks for it.
+                with torch.no_grad():
+                    graph_logits = scorer.logits(x)
         except Exception as error:
             # Only when the model fails: explain the common shape mistakes (no batch dim, channels last).
             diagnosis = diagnose_inputs(model, x)
@@ -319,8 +345,10 @@ def _attribute(
             options=options,
             common=common,
             bytes_per_row=bytes_per_row,
+            probe_bytes=lambda: _probe_bytes(model, scorer, x),
             layer_activations=None if tap is None else tap.captured,
             first_pass=(probe, graph_scores) if single_pass else None,
+            layer_leaves=None if leaves is None else leaves.leaves,
         )
         del graph_logits  # the request holds the graph only until the method takes its gradient
         if single_pass:

@@ -139,10 +139,13 @@ def layer_conductance(request: Request) -> MethodOutput:
     axioms=NOT_IN_TABLES,
     needs_layer=True,
     integer_inputs=True,
+    single_pass=True,
     captum="LayerActivation",
 )
 def layer_activation(request: Request) -> MethodOutput:
-    """Captum's LayerActivation."""
+    """The activations the first forward captured; Captum's LayerActivation when the batch is chunked."""
+    if request.layer_leaves is not None:
+        return MethodOutput(single_or_tuple(tuple(leaf.detach() for leaf in request.layer_leaves)))
     raw = run_captum(
         request,
         "LayerActivation",
@@ -162,10 +165,17 @@ def layer_activation(request: Request) -> MethodOutput:
     axioms=INPUT_X_GRADIENT_AXIOMS,
     needs_layer=True,
     integer_inputs=True,
+    single_pass=True,
     captum="LayerGradientXActivation",
 )
 def layer_gradient_x_activation(request: Request) -> MethodOutput:
-    """Captum's LayerGradientXActivation."""
+    """Activation × gradient from the first forward's graph; Captum's class when the batch is chunked."""
+    grads = request.first_pass_layer_gradients(**(request.options["grad_kwargs"] or {}))
+    if grads is not None and request.layer_leaves is not None:
+        if not request.options["multiply_by_inputs"]:
+            return MethodOutput(single_or_tuple(grads))
+        products = tuple(leaf.detach() * grad for leaf, grad in zip(request.layer_leaves, grads, strict=True))
+        return MethodOutput(single_or_tuple(products))
     raw = run_captum(
         request,
         "LayerGradientXActivation",

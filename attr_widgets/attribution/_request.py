@@ -34,11 +34,16 @@ class Request:
     internal_batch_size: int | str | None
     options: dict[str, Any]
     common: dict[str, Any]
-    bytes_per_row: float
+    # Activation bytes autograd saves per row: measured in the first forward, or (None) on first use by
+    # ``probe_bytes()`` for methods that run their own forwards and rarely chunk (see attribute()).
+    bytes_per_row: float | None
     layer_activations: torch.Tensor | None = None  # the layer's output on the inputs (layer path methods)
     # (probe, target scores with their autograd graph) of attribute()'s first forward, for single-pass
     # methods on the whole batch; consumed (and the graph freed) by first_pass_gradient().
     first_pass: tuple[torch.Tensor, torch.Tensor] | None = None
+    probe_bytes: Callable[[], float] | None = None
+    # Single-pass layer methods: the layer's activations on the inputs as leaves of first_pass's graph.
+    layer_leaves: tuple[torch.Tensor, ...] | None = None
 
     @property
     def batch(self) -> int:
@@ -52,6 +57,10 @@ class Request:
 
     def rows(self, total_rows: int) -> int:
         """Rows per model call for work of ``total_rows`` rows."""
+        if self.bytes_per_row is None:
+            # Only "auto" needs the figure; an int or None plans without it.
+            needed = self.internal_batch_size == "auto" and self.probe_bytes is not None
+            self.bytes_per_row = self.probe_bytes() if needed else 0.0  # type: ignore[misc]
         return plan_rows(
             self.internal_batch_size,
             total_rows,
@@ -82,6 +91,24 @@ class Request:
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
             return None
+
+    def first_pass_layer_gradients(self, **grad_kwargs: Any) -> tuple[torch.Tensor, ...] | None:
+        """∇ of the target scores w.r.t. ``layer_leaves`` on the first forward's graph; None without one."""
+        if self.first_pass is None or self.layer_leaves is None:
+            return None
+        _, scores = self.first_pass
+        self.first_pass = None
+        if not scores.requires_grad:
+            raise ValueError(
+                "layer: the target score does not depend differentiably on this layer's activations."
+            )
+        with torch.enable_grad():
+            grads = torch.autograd.grad(scores.sum(), self.layer_leaves, allow_unused=True, **grad_kwargs)
+        # A leaf the score does not reach has gradient zero (Captum returns zeros there too).
+        return tuple(
+            torch.zeros_like(leaf) if grad is None else grad
+            for leaf, grad in zip(self.layer_leaves, grads, strict=True)
+        )
 
     def zero_baseline_scores(
         self, remember: Callable[[Callable[[], torch.Tensor]], torch.Tensor] | None = None
