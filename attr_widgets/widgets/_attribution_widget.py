@@ -17,7 +17,7 @@ from torch import nn
 
 from attr_widgets.attribution import Attribution, attribute, predict
 
-from ._base import ComputeWidget, Progress, Request, bundle
+from ._base import ComputeWidget, Progress, Request, bundle, first_result_traits
 from ._classes import check_labels, top_k_entries
 from ._completeness import completeness
 from ._options import BASELINES, SIGN_MODES, choice_list, method_choices
@@ -205,10 +205,7 @@ class AttributionWidget(ComputeWidget):
                 "baselines": choice_list(BASELINES),
                 "sign_modes": choice_list(SIGN_MODES),
             },
-            request_seq=1,
-            result={"seq": 1, "controls": dict(first.controls), **first.controls, **fields, "error": None},
-            activity={"state": "idle", "seq": 1, "done": 1, "total": 1, "elapsed_ms": fields["elapsed_ms"],
-                      "eta_ms": None, "message": ""},
+            **first_result_traits(first, fields, fields["elapsed_ms"]),
             **controls,
         )
         del self._first_inputs
@@ -216,11 +213,6 @@ class AttributionWidget(ComputeWidget):
         self._start(first_seq=1)
 
     # -- public read-only state
-    @property
-    def model(self) -> nn.Module:
-        """The explained model (never modified by the widget)."""
-        return self._model
-
     @property
     def attribution(self) -> Attribution | None:
         """The :class:`Attribution` on screen, or None when the newest request failed."""

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
@@ -27,6 +27,9 @@ from traitlets import TraitError
 
 from . import _cells
 from ._worker import LatestWins
+
+if TYPE_CHECKING:
+    from torch import nn
 
 log = logging.getLogger("attr_widgets")
 
@@ -71,6 +74,34 @@ class Request:
         return self.controls[name]
 
 
+def first_result_traits(first: Request, payload: Mapping[str, Any], elapsed_ms: float) -> dict[str, Any]:
+    """``request_seq``, ``result`` and ``activity`` of a widget born showing its first result.
+
+    Every widget computes its first request in ``__init__``, on the calling thread (errors raise there), and
+    starts as request 1, answered, idle.
+    """
+    return {
+        "request_seq": 1,
+        "result": {
+            "seq": 1,
+            "controls": dict(first.controls),
+            **first.controls,
+            **payload,
+            "error": None,
+            "elapsed_ms": elapsed_ms,
+        },
+        "activity": {
+            "state": "idle",
+            "seq": 1,
+            "done": 1,
+            "total": 1,
+            "elapsed_ms": elapsed_ms,
+            "eta_ms": None,
+            "message": "",
+        },
+    }
+
+
 def describe_error(exc: BaseException) -> str:
     """One readable line (or a few) for the view's error box."""
     text = str(exc).strip() or repr(exc)
@@ -88,6 +119,14 @@ class ComputeWidget(anywidget.AnyWidget):
     result = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     activity = traitlets.Dict().tag(sync=True)
     notice = traitlets.Unicode("").tag(sync=True)
+
+    # Every widget explains one model, set in the subclass's __init__.
+    _model: nn.Module
+
+    @property
+    def model(self) -> nn.Module:
+        """The explained model (never modified by the widget)."""
+        return self._model
 
     # -- what a subclass provides
     def _compute(self, request: Request, progress: Progress) -> tuple[dict[str, Any], Any]:

@@ -21,7 +21,7 @@ from torch import nn
 from attr_widgets._torch import model_device, model_lock, resolve_layer
 from attr_widgets.projection import Projection
 
-from ._base import ComputeWidget, Progress, Request, bundle
+from ._base import ComputeWidget, Progress, Request, bundle, first_result_traits
 from ._directions_compute import (
     SAMPLED_EXAMPLES,
     DirectionsState,
@@ -130,22 +130,13 @@ class DirectionsWidget(ComputeWidget):
             labels=self._names,
             layer_names=[name for name, _ in model.named_modules() if name],
             n_examples=int(self._data.shape[0]),
-            request_seq=1,
-            result={"seq": 1, "controls": dict(first.controls), **first.controls, **fields, "error": None,
-                    "elapsed_ms": elapsed_ms},
-            activity={"state": "idle", "seq": 1, "done": 1, "total": 1, "elapsed_ms": elapsed_ms,
-                      "eta_ms": None, "message": ""},
+            **first_result_traits(first, fields, elapsed_ms),
             **controls,
         )
         self._published(value)
         self._start(first_seq=1)
 
     # -- public read-only state
-    @property
-    def model(self) -> nn.Module:
-        """The explained model (never modified by the widget)."""
-        return self._model
-
     @property
     def projection(self) -> Projection | None:
         """The important directions on screen (oriented, see the class docstring), or None after a failure."""

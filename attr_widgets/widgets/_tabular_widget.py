@@ -13,7 +13,7 @@ from torch import nn
 
 from attr_widgets.attribution import Attribution, attribute, predict
 
-from ._base import ComputeWidget, Progress, Request, bundle
+from ._base import ComputeWidget, Progress, Request, bundle, first_result_traits
 from ._classes import check_labels, top_k_entries
 from ._completeness import completeness
 from ._options import choice_list
@@ -130,28 +130,13 @@ class TabularAttributionWidget(ComputeWidget):
                 ],
                 "sign_modes": choice_list(TABULAR_SIGN_MODES),
             },  # fmt: skip
-            request_seq=1,
-            result={"seq": 1, "controls": dict(first.controls), **first.controls, **fields, "error": None},
-            activity={
-                "state": "idle",
-                "seq": 1,
-                "done": 1,
-                "total": 1,
-                "elapsed_ms": fields["elapsed_ms"],
-                "eta_ms": None,
-                "message": "",
-            },  # fmt: skip
+            **first_result_traits(first, fields, fields["elapsed_ms"]),
             **controls,
         )
         self._attribution = attribution
         self._start(first_seq=1)
 
     # -- public read-only state
-    @property
-    def model(self) -> nn.Module:
-        """The explained model (never modified by the widget)."""
-        return self._model
-
     @property
     def attribution(self) -> Attribution | None:
         """The :class:`Attribution` on screen (values ``[1, F]``), or None when the newest request failed."""

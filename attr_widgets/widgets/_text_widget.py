@@ -14,7 +14,7 @@ from torch import nn
 from attr_widgets.attribution import Attribution, attribute, predict
 from attr_widgets.attribution._registry import specs
 
-from ._base import ComputeWidget, Progress, Request, bundle
+from ._base import ComputeWidget, Progress, Request, bundle, first_result_traits
 from ._classes import check_labels, top_k_entries
 from ._completeness import completeness
 from ._erasure_panel import erasure_figures
@@ -164,17 +164,7 @@ class TextAttributionWidget(ComputeWidget):
                 "baselines": choice_list(TEXT_BASELINES),
                 "sign_modes": choice_list(SIGN_MODES),
             },  # fmt: skip
-            request_seq=1,
-            result={"seq": 1, "controls": dict(first.controls), **first.controls, **fields, "error": None},
-            activity={
-                "state": "idle",
-                "seq": 1,
-                "done": 1,
-                "total": 1,
-                "elapsed_ms": fields["elapsed_ms"],
-                "eta_ms": None,
-                "message": "",
-            },  # fmt: skip
+            **first_result_traits(first, fields, fields["elapsed_ms"]),
             example=self._example_index,
             erasure=bool(erasure),
             words=bool(words),
@@ -185,10 +175,6 @@ class TextAttributionWidget(ComputeWidget):
         self._start(first_seq=1)
 
     # -- public read-only state
-    @property
-    def model(self) -> nn.Module:
-        return self._model
-
     @property
     def attribution(self) -> Attribution | None:
         """The :class:`Attribution` on screen (values per token and embedding dimension), or None."""
