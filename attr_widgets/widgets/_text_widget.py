@@ -18,6 +18,7 @@ from ._base import ComputeWidget, Progress, Request, bundle, first_result_traits
 from ._classes import check_labels, top_k_entries
 from ._completeness import completeness
 from ._erasure_panel import erasure_figures
+from ._next_token import LastPosition, detect_next_token, vocabulary_names
 from ._options import SIGN_MODES, choice_list
 from ._serialize import binary_array
 from ._tokens import TextExample, check_vocabulary, encode, find_token_embedding, max_tokens, word_scores
@@ -30,7 +31,7 @@ TEXT_METHODS = (
      "summed over the embedding dimension (the sum keeps completeness)"),
     ("layer_gradient_x_activation", "Gradient × embedding", (), False, "summed over the embedding dimension"),
     ("attention", "Attention (last layer, mean over heads)", (), False,
-     "attention from the first token ([CLS]) to each token"),
+     "attention from the first token ([CLS]) to each token"),  # the last token's for a causal LM
     ("feature_ablation", "Token ablation", ("pad", "mask"), False,
      "drop in the score when the token is replaced by the baseline token"),
 )  # fmt: skip
@@ -38,15 +39,22 @@ TEXT_BASELINES = (("pad", "[PAD]"), ("mask", "[MASK]"), ("zero_embedding", "Zero
 MAX_STEPS = 1024
 
 
-def text_method_choices() -> list[dict[str, Any]]:
+def text_method_choices(next_token: bool = False) -> list[dict[str, Any]]:
     """The methods the engine has (layer gradient × activation may not be there), for the selector."""
     registry = specs()
     return [
         {"value": name, "label": label, "uses_baseline": bool(baselines), "baselines": list(baselines),
-         "uses_steps": steps, "completeness": bool(registry[name].has_delta), "reduction": reduction}
+         "uses_steps": steps, "completeness": bool(registry[name].has_delta),
+         "reduction": LAST_TOKEN_ATTENTION if next_token and name == "attention" else reduction}
         for name, label, baselines, steps, reduction in TEXT_METHODS
         if name in registry
     ]  # fmt: skip
+
+
+# A causal LM's decision is made at the last position, so its attention is read from there.
+LAST_TOKEN_ATTENTION = "attention from the last token (the one that predicts the next) to each token"
+# n_steps="auto" (refine until |delta| <= tol * |f(x) - f(b)|) exists for the IG family only.
+AUTO_STEP_METHODS = ("layer_integrated_gradients",)
 
 
 class TextAttributionWidget(ComputeWidget):
@@ -69,6 +77,13 @@ class TextAttributionWidget(ComputeWidget):
         layer: the module whose output are the token embeddings (default: found automatically).
         example: which of ``inputs`` is shown.
         words: show words instead of subword tokens; show_special: show [CLS], [SEP] and the like.
+        auto_steps, tol: Integrated Gradients with ``n_steps="auto"``: quadrature nodes are added until
+            ``|delta| ≤ tol·|f(x) − f(baseline)|``, so a smooth transformer stops after few steps
+            (``n_steps`` is then unused; the result says how many were taken).
+        next_token: attribute the next token of a causal language model (logits ``[B, T, vocabulary]``):
+            the target is a vocabulary token at the last position, the top next tokens are offered and
+            attention is read from the last token. None (default) detects it from the output's shape.
+            Real language-model weights come from the user; nothing is downloaded.
 
     Texts longer than the model's maximum are cut to it, with a warning and a note in the view.
     """
@@ -79,6 +94,8 @@ class TextAttributionWidget(ComputeWidget):
     target = ClassIndex(0).tag(sync=True, compute=True)
     baseline = Choice("pad", [value for value, _ in TEXT_BASELINES]).tag(sync=True, compute=True)
     n_steps = BoundedInt(32, 1, MAX_STEPS).tag(sync=True, compute=True)
+    auto_steps = traitlets.Bool(False).tag(sync=True, compute=True)
+    tol = BoundedFloat(1e-2, 1e-6, 0.5).tag(sync=True, compute=True)
     example = traitlets.Int(0).tag(sync=True, compute=True)
     # Serrano and Smith's erasure test for the example on screen (opt-in: it runs many forward passes).
     erasure = traitlets.Bool(False).tag(sync=True, compute=True)
@@ -95,6 +112,7 @@ class TextAttributionWidget(ComputeWidget):
     words_available = traitlets.Bool(True).tag(sync=True)
     labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
     num_classes = traitlets.Int(0).tag(sync=True)
+    next_token = traitlets.Bool(False).tag(sync=True)
     top_k = traitlets.List(traitlets.Dict()).tag(sync=True)
     options = traitlets.Dict().tag(sync=True)
 
@@ -118,6 +136,9 @@ class TextAttributionWidget(ComputeWidget):
         sign_mode: str = "signed",
         outlier_percent: float = 0.0,
         internal_batch_size: int | str | None = "auto",
+        auto_steps: bool = False,
+        tol: float = 1e-2,
+        next_token: bool | None = None,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
@@ -133,38 +154,53 @@ class TextAttributionWidget(ComputeWidget):
             check_vocabulary(tokenizer, embedding)
         self._layer = name
         self._examples: list[TextExample] = encode(inputs, tokenizer, max_tokens(tokenizer, model))
-        method_options = text_method_choices()
+        first = self._examples[0]
+        if next_token is None:
+            next_token = detect_next_token(model, first.input_ids, first.attention_mask, output)
+        self._next_token = bool(next_token)
+        if self._next_token:
+            self._output = LastPosition(output)
+        method_options = text_method_choices(self._next_token)
         self._choices = {"method": [m["value"] for m in method_options]}
         self._init_compute()
         self._attribution: Attribution | None = None
         self._example_index = self._check_example(example)
         self._load_predictions(self._example_index)
         self._target_follows_top = target is None
-        names = check_labels(labels, self._num_classes)
+        # A vocabulary of ~50k names stays in Python: the view gets the top tokens' names with top_k.
+        vocabulary = self._next_token and labels is None
+        names = (
+            vocabulary_names(tokenizer, self._num_classes)
+            if vocabulary
+            else check_labels(labels, self._num_classes)
+        )
+        self._names = names
         controls = {
             key: self.traits()[key]._validate(self, value)
             for key, value in (("method", method), ("target", target), ("baseline", baseline),
-                               ("n_steps", n_steps), ("sign_mode", sign_mode),
-                               ("outlier_percent", outlier_percent))
+                               ("n_steps", n_steps), ("auto_steps", bool(auto_steps)), ("tol", tol),
+                               ("sign_mode", sign_mode), ("outlier_percent", outlier_percent))
         }  # fmt: skip
-        first = Request(1, {**{k: controls[k] for k in ("method", "target", "baseline", "n_steps")},
+        compute = ("method", "target", "baseline", "n_steps", "auto_steps", "tol")
+        first_request = Request(1, {**{k: controls[k] for k in compute},
                             "example": self._example_index, "erasure": bool(erasure)})  # fmt: skip
-        fields, attribution = self._compute(first, lambda done, total: None)
+        fields, attribution = self._compute(first_request, lambda done, total: None)
         current = self._examples[self._example_index]
         super().__init__(
             tokens=current.tokens,
             examples=[e.preview for e in self._examples],
             truncated_from=current.truncated_from or 0,
             words_available=current.text is not None and getattr(tokenizer, "is_fast", False),
-            labels=names,
+            labels=[] if vocabulary else names,
             num_classes=self._num_classes,
+            next_token=self._next_token,
             top_k=top_k_entries(self._probs, self._order, names),
             options={
                 "methods": method_options,
                 "baselines": choice_list(TEXT_BASELINES),
                 "sign_modes": choice_list(SIGN_MODES),
             },  # fmt: skip
-            **first_result_traits(first, fields, fields["elapsed_ms"]),
+            **first_result_traits(first_request, fields, fields["elapsed_ms"]),
             example=self._example_index,
             erasure=bool(erasure),
             words=bool(words),
@@ -212,7 +248,12 @@ class TextAttributionWidget(ComputeWidget):
         if method in ("layer_integrated_gradients", "feature_ablation"):
             options.update(self._token_baseline(method, request["baseline"], ex))
         if specs()[method].path:
-            options["n_steps"] = request["n_steps"]
+            auto = request["auto_steps"] and method in AUTO_STEP_METHODS
+            options["n_steps"] = "auto" if auto else request["n_steps"]
+            if auto:
+                options["tol"] = request["tol"]
+        if method == "attention" and self._next_token:
+            options["query"] = -1
         attribution = attribute(
             self._model, ex.input_ids, method=method, target=request["target"], output=self._output,
             internal_batch_size=self._internal_batch_size, **options,
@@ -225,6 +266,7 @@ class TextAttributionWidget(ComputeWidget):
             "erasure": panel,
             "completeness": completeness(attribution),
             "target_prob": float(self._probs[request["target"]]),
+            "steps_taken": attribution.n_steps,
             "elapsed_ms": (time.perf_counter() - start) * 1000,
         }, attribution
 
@@ -272,7 +314,10 @@ class TextAttributionWidget(ComputeWidget):
 
     def _failure_fields(self, request: Request) -> dict[str, Any]:
         target_prob = float(self._probs[request["target"]])
-        return {"scores": None, "erasure": None, "completeness": None, "target_prob": target_prob}
+        return {
+            "scores": None, "erasure": None, "completeness": None,
+            "target_prob": target_prob, "steps_taken": None,
+        }  # fmt: skip
 
     def _published(self, value: Any) -> None:
         self._attribution = value
@@ -316,6 +361,6 @@ class TextAttributionWidget(ComputeWidget):
             self.tokens = ex.tokens
             self.truncated_from = ex.truncated_from or 0
             self.pinned = -1
-            self.top_k = top_k_entries(self._probs, self._order, self.labels)
+            self.top_k = top_k_entries(self._probs, self._order, self._names)
             if self._target_follows_top:
                 self.target = self._top_class()

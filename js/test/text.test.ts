@@ -24,7 +24,10 @@ function textResult(seq: number, extra: Partial<TextResult> = {}): TextResult {
     target: 1,
     baseline: "pad",
     n_steps: 32,
+    auto_steps: false,
+    tol: 0.01,
     example: 0,
+    steps_taken: 32,
     scores: encodeFloat32(new Float32Array(SCORES), [SCORES.length]),
     erasure: null,
     completeness: { delta: 1e-3, relative: 1e-3, fx: 2, fb: 1, gap: 1, min_gap_fraction: 0.01 },
@@ -33,8 +36,8 @@ function textResult(seq: number, extra: Partial<TextResult> = {}): TextResult {
     elapsed_ms: 5,
     ...extra,
   };
-  const { method, target, baseline, n_steps, example } = merged;
-  return { ...merged, controls: { method, target, baseline, n_steps, example, erasure: false } };
+  const { method, target, baseline, n_steps, example, auto_steps, tol } = merged;
+  return { ...merged, controls: { method, target, baseline, n_steps, example, erasure: false, auto_steps, tol } };
 }
 
 function textTraits(extra: Partial<TextAttributionWidgetTraits> = {}): TextAttributionWidgetTraits {
@@ -45,6 +48,9 @@ function textTraits(extra: Partial<TextAttributionWidgetTraits> = {}): TextAttri
     n_steps: 32,
     example: 0,
     erasure: false,
+    auto_steps: false,
+    tol: 0.01,
+    next_token: false,
     words: false,
     show_special: false,
     pinned: -1,
@@ -69,7 +75,7 @@ function textTraits(extra: Partial<TextAttributionWidgetTraits> = {}): TextAttri
       baselines: [{ value: "pad", label: "[PAD] tokens" }, { value: "mask", label: "[MASK] tokens" }],
       sign_modes: [{ value: "signed", label: "Signed" }, { value: "absolute", label: "Absolute" }],
     },
-    compute_keys: ["baseline", "erasure", "example", "method", "n_steps", "target"],
+    compute_keys: ["auto_steps", "baseline", "erasure", "example", "method", "n_steps", "target", "tol"],
     request_seq: 1,
     result: textResult(1),
     activity: activity("idle"),
@@ -139,6 +145,28 @@ describe("the token view", () => {
     expect(model.saved).toEqual([{ example: 1 }]);
     expect(el.querySelector<HTMLElement>(".aw-root")!.dataset.busy).toBe("true");
     expect(el.querySelector<HTMLElement>(".aw-tok")!.style.background).toBe("");
+  });
+});
+
+describe("auto steps", () => {
+  it("is offered for the path methods, sends its tolerance and says how many steps the result took", () => {
+    const model = new FakeModel(textTraits());
+    const el = mount(model);
+    const toggle = el.querySelector<HTMLInputElement>('[data-control="auto_steps"]')!;
+    const tol = el.querySelector<HTMLInputElement>('[data-control="tol"]')!;
+    expect(toggle.closest("label")!.hidden).toBe(false);
+    expect(tol.disabled).toBe(true);
+    toggle.click();
+    expect(model.saved).toEqual([{ auto_steps: true }]);
+    expect(tol.disabled).toBe(false);
+    tol.value = "0.001";
+    tol.dispatchEvent(new Event("change"));
+    expect(model.saved[1]).toEqual({ tol: 0.001 });
+    const controls = { auto_steps: true, tol: 0.001 };
+    model.kernelSet("result", textResult(2, { ...controls, steps_taken: 12 }));
+    expect(el.querySelector('[data-role="steps-taken"]')?.textContent).toBe("12 steps taken");
+    model.kernelSet("method", "attention");
+    expect(toggle.closest("label")!.hidden).toBe(true);
   });
 });
 

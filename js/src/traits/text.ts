@@ -43,17 +43,26 @@ export interface TextResult extends ResultBase {
   target: number;
   baseline: string;
   n_steps: number;
+  auto_steps: boolean;
+  tol: number;
   example: number;
   /** One float32 score per token (special tokens included). */
   scores: BinaryArray | null;
   erasure: ErasurePanel | null;
   completeness: Completeness | null;
   target_prob: number | null;
+  /** Quadrature nodes the result used (with auto_steps, how many the refinement took); null without steps. */
+  steps_taken: number | null;
 }
 
 export interface TextAttributionWidgetTraits extends ComputeTraits<TextResult>, ClassifierTraits, MethodTraits {
   example: number;
   erasure: boolean;
+  /** Integrated Gradients with n_steps="auto": refine until |delta| <= tol * |f(x) - f(baseline)|. */
+  auto_steps: boolean;
+  tol: number;
+  /** A causal LM: the target is the next token (a vocabulary index); labels stay in Python, top_k has names. */
+  next_token: boolean;
   words: boolean;
   show_special: boolean;
   /** The index of the pinned token (its first piece in word mode), -1 for none. */
@@ -73,6 +82,9 @@ export const TEXT_KEYS: TraitKeys<Omit<TextAttributionWidgetTraits, keyof Comput
   n_steps: true,
   example: true,
   erasure: true,
+  auto_steps: true,
+  tol: true,
+  next_token: true,
   words: true,
   show_special: true,
   pinned: true,

@@ -9,7 +9,7 @@ export function createTextOptions(store: TextStore): View<TextKey> {
   disposer.listen(example, "change", () => store.setControl("example", Number(example.value)));
   const exampleField = h("label", { class: "aw-text-option aw-example" }, h("span", {}, "Example"), example);
 
-  function toggle(name: "words" | "show_special" | "erasure", label: string, title: string) {
+  function toggle(name: "words" | "show_special" | "erasure" | "auto_steps", label: string, title: string) {
     const input = h("input", { type: "checkbox", "data-control": name });
     disposer.listen(input, "change", () => store.setControl(name, input.checked));
     return { input, el: h("label", { class: "aw-text-option", title }, input, h("span", {}, label)) };
@@ -18,7 +18,26 @@ export function createTextOptions(store: TextStore): View<TextKey> {
   const words = toggle("words", "words", wordsTitle);
   const special = toggle("show_special", "special tokens", "Show [CLS], [SEP] and the model's other special tokens");
   const erasure = toggle("erasure", "erasure test", "Remove tokens from the top of each ranking until the decision flips (Serrano and Smith, 2019); many forward passes");
-  const el = h("div", { class: "aw-text-options" }, exampleField, words.el, special.el, erasure.el);
+  const autoTitle =
+    "Integrated Gradients with n_steps=\"auto\": add quadrature nodes until |delta| ≤ tol·|f(x) − f(baseline)|";
+  const auto = toggle("auto_steps", "auto steps", autoTitle);
+  const tol = h("input", {
+    type: "number",
+    class: "aw-number aw-tol",
+    min: 1e-6,
+    max: 0.5,
+    step: "any",
+    "data-control": "tol",
+    "aria-label": "tolerance of auto steps",
+    title: "tol: the largest |delta| allowed, as a fraction of |f(x) − f(baseline)|",
+  });
+  disposer.listen(tol, "change", () => {
+    const value = Number(tol.value);
+    if (tol.value !== "" && Number.isFinite(value)) store.setControl("tol", value);
+  });
+  const taken = h("span", { class: "aw-steps-taken", "data-role": "steps-taken" });
+  auto.el.append(tol, taken);
+  const el = h("div", { class: "aw-text-options" }, exampleField, words.el, special.el, erasure.el, auto.el);
 
   function update(changed: Set<TextKey>): void {
     if (changed.has("examples")) {
@@ -36,6 +55,19 @@ export function createTextOptions(store: TextStore): View<TextKey> {
     }
     if (changed.has("show_special")) special.input.checked = store.get("show_special");
     if (changed.has("erasure")) erasure.input.checked = store.get("erasure");
+    if (changed.has("auto_steps") || changed.has("method") || changed.has("options")) {
+      auto.input.checked = store.get("auto_steps");
+      const method = store.get("options").methods?.find((m) => m.value === store.get("method"));
+      const steps = method?.uses_steps ?? false;
+      auto.el.hidden = !steps; // only the path methods take steps
+      tol.disabled = !store.get("auto_steps");
+    }
+    if (changed.has("tol") && document.activeElement !== tol) tol.value = String(store.get("tol"));
+    if (changed.has("shown") || changed.has("auto_steps")) {
+      const shown = store.shown;
+      const n = shown && !shown.error ? (shown.steps_taken ?? null) : null;
+      taken.textContent = store.get("auto_steps") && n !== null ? `${n} steps taken` : "";
+    }
   }
 
   return { el, update, dispose: () => disposer.dispose() };
