@@ -5,6 +5,9 @@ A ranking that flips the decision after few removals points at what the decision
 attention (last layer, mean over heads, from the first token), the gradient's norm at each token's embedding,
 gradient × attention, Integrated Gradients per token (Sundararajan, Taly and Yan, "Axiomatic Attribution for
 Deep Networks", 2017) and a random order. Special tokens are never removed.
+
+Over a widget's list of texts, :func:`flip_table` adds the paper's 2×2 decision-flip table: does removing the
+token with the most attention (i*) flip the decision, and does removing a random token?
 """
 
 from __future__ import annotations
@@ -15,7 +18,12 @@ import torch
 from torch import nn
 
 from attr_widgets.attribution import attribute
-from attr_widgets.attribution.metrics import attention_mask_predictor, erasure_test
+from attr_widgets.attribution.metrics import (
+    SingleRemovalFlips,
+    attention_mask_predictor,
+    erasure_test,
+    single_removal_flips,
+)
 
 RANKING_LABELS = {
     "attention": "attention",
@@ -96,3 +104,33 @@ def erasure_figures(
             }
         )
     return {"decision": decision, "erasable": erasable, "rankings": rows}
+
+
+def flip_table(
+    model: nn.Module,
+    examples: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+    *,
+    output: Any,
+    query: int,
+    progress: Any,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Serrano and Smith's 2×2 table over ``examples`` (``(input_ids, attention_mask, special)`` each).
+
+    Per text: attention (last layer, mean over heads, from token ``query``) names i*; one forward without i*,
+    one without a random non-special token; the counts say how often each flips the model's decision.
+    """
+    flips_top, flips_random = [], []
+    for done, (input_ids, attention_mask, special) in enumerate(examples):
+        attention = attribute(
+            model, input_ids, method="attention", query=query, output=output,
+            forward_kwargs={"attention_mask": attention_mask},
+        )  # fmt: skip
+        predict = attention_mask_predictor(model, input_ids, attention_mask, output=output)
+        flips = single_removal_flips(predict, attention.values, valid=~special, seed=seed + done)
+        flips_top.append(bool(flips.top[0]))
+        flips_random.append(bool(flips.random[0]))
+        if progress is not None:
+            progress(done + 1, len(examples))
+    counts = SingleRemovalFlips(torch.tensor(flips_top), torch.tensor(flips_random)).table()
+    return {"texts": len(examples), "ranking": "attention", **counts}

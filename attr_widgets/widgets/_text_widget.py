@@ -12,12 +12,13 @@ import traitlets
 from torch import nn
 
 from attr_widgets.attribution import Attribution, attribute, predict
+from attr_widgets.attribution._cache import model_state_key
 from attr_widgets.attribution._registry import specs
 
 from ._base import ComputeWidget, Progress, Request, bundle, first_result_traits
 from ._classes import check_labels, top_k_entries
 from ._completeness import completeness
-from ._erasure_panel import erasure_figures
+from ._erasure_panel import erasure_figures, flip_table
 from ._next_token import LastPosition, detect_next_token, vocabulary_names
 from ._options import SIGN_MODES, choice_list
 from ._serialize import binary_array
@@ -164,6 +165,7 @@ class TextAttributionWidget(ComputeWidget):
         self._choices = {"method": [m["value"] for m in method_options]}
         self._init_compute()
         self._attribution: Attribution | None = None
+        self._flips: tuple[tuple, dict[str, Any]] | None = None  # (model state, 2×2 flip table)
         self._example_index = self._check_example(example)
         self._load_predictions(self._example_index)
         self._target_follows_top = target is None
@@ -278,11 +280,27 @@ class TextAttributionWidget(ComputeWidget):
         reuse = request["method"] == "layer_integrated_gradients" and request["target"] == decision
         baseline = request["baseline"] if request["baseline"] in ("pad", "mask") else "pad"
         special = torch.tensor([[t["special"] for t in ex.tokens]])
-        return erasure_figures(
+        panel = erasure_figures(
             self._model, ex.input_ids, ex.attention_mask, special, layer=self._layer,
             ig_scores=scores[None] if reuse else None, n_steps=request["n_steps"], output=self._output,
             baseline=self._token_baseline("layer_integrated_gradients", baseline, ex), progress=progress,
         )  # fmt: skip
+        panel["flip_table"] = self._flip_table(progress) if len(self._examples) > 1 else None
+        return panel
+
+    def _flip_table(self, progress: Progress) -> dict[str, Any]:
+        """The 2×2 decision-flip table over every text of the widget (kept until the model changes)."""
+        state = model_state_key(self._model)
+        if self._flips is not None and self._flips[0] == state:
+            return self._flips[1]
+        examples = [
+            (e.input_ids, e.attention_mask, torch.tensor([[t["special"] for t in e.tokens]]))
+            for e in self._examples
+        ]
+        table = flip_table(self._model, examples, output=self._output, query=-1 if self._next_token else 0,
+                           progress=progress)  # fmt: skip
+        self._flips = (state, table)
+        return table
 
     def _token_baseline(self, method: str, name: str, ex: TextExample) -> dict[str, Any]:
         allowed = next(baselines for value, _, baselines, _, _ in TEXT_METHODS if value == method)

@@ -186,11 +186,15 @@ describe("the erasure panel", () => {
         { name: "integrated_gradients", label: "Integrated Gradients", flipped: true, removed: 1, fraction: 0.2, js: 0.4, js_top: 0.4 },
         { name: "random", label: "random order", flipped: false, removed: 5, fraction: null, js: 0.2, js_top: 0.0 },
       ],
+      flip_table: null,
     };
     const { controls } = textResult(2);
     model.kernelSet("result", { ...textResult(2, { erasure }), controls: { ...controls, erasure: true } });
     expect(panel.hidden).toBe(false);
-    const rows = [...panel.querySelectorAll("tbody tr")].map((r) => [...r.children].map((c) => c.textContent));
+    expect(panel.querySelector<HTMLElement>(".aw-flips")!.hidden).toBe(true); // one text: no 2×2 table
+    const rows = [...panel.querySelectorAll(".aw-erasure-table:not(.aw-flip-table) tbody tr")].map((r) =>
+      [...r.children].map((c) => c.textContent),
+    );
     expect(rows).toEqual([
       ["attention", "3 of 5 (60 %)", "0.310", "0.010"],
       ["Integrated Gradients", "1 of 5 (20 %)", "0.400", "0.400"],
@@ -198,5 +202,12 @@ describe("the erasure panel", () => {
     ]);
     expect(panel.querySelector(".aw-erasure-best")?.getAttribute("data-ranking")).toBe("integrated_gradients");
     expect(panel.textContent).toContain("“positive”");
+    const flip_table = { texts: 4, ranking: "attention", both: 1, top_only: 2, random_only: 0, neither: 1 };
+    model.kernelSet("result", { ...textResult(3, { erasure: { ...erasure, flip_table } }), controls: { ...controls, erasure: true } });
+    const flips = panel.querySelector<HTMLElement>(".aw-flips")!;
+    expect(flips.hidden).toBe(false);
+    expect(flips.textContent).toContain("Over the 4 texts");
+    const cells = [...flips.querySelectorAll("tbody tr")].map((r) => [...r.querySelectorAll("td")].map((c) => c.textContent));
+    expect(cells).toEqual([["1 (25 %)", "2 (50 %)"], ["0 (0 %)", "1 (25 %)"]]);
   });
 });

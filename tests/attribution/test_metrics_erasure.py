@@ -9,7 +9,12 @@ import torch
 from scipy.spatial.distance import jensenshannon
 from torch import nn
 
-from attr_widgets.attribution.metrics import attention_mask_predictor, erasure_test, js_divergence
+from attr_widgets.attribution.metrics import (
+    attention_mask_predictor,
+    erasure_test,
+    js_divergence,
+    single_removal_flips,
+)
 
 VALUES = torch.tensor([[3.0, -1.0, 2.0, 0.5]])
 
@@ -22,6 +27,33 @@ def bag_of_items(keep: torch.Tensor) -> torch.Tensor:
 
 def softmax2(a: float) -> list[float]:
     return torch.softmax(torch.tensor([a, 0.0], dtype=torch.float64), 0).tolist()
+
+
+def test_single_removal_flips_by_hand() -> None:
+    """Items 3, −1, 2, 0.5 sum to 4.5 (class 0). Removing the top item 3 leaves 1.5: no flip. With values
+    1, 1, −1.5 (sum 0.5), removing a 1 leaves −0.5: a flip. The random item is the argmax of seeded draws
+    over the valid items only."""
+    result = single_removal_flips(bag_of_items, VALUES, seed=0)
+    assert result.top.tolist() == [False]
+    drawn = torch.rand(VALUES.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    random_item = int(drawn.argmax())
+    keep = torch.ones(1, 4)
+    keep[0, random_item] = 0
+    assert result.random.tolist() == [bool(bag_of_items(keep).argmax(1) != 0)]
+
+    values = torch.tensor([[1.0, 1.0, -1.5], [1.0, 1.0, -1.5]])
+
+    def three(keep: torch.Tensor) -> torch.Tensor:
+        total = (keep * values).sum(1, keepdim=True)
+        return torch.cat([total, torch.zeros_like(total)], dim=1)
+
+    valid = torch.tensor([[True, True, True], [False, True, True]])
+    flips = single_removal_flips(three, torch.tensor([[5.0, 4.0, 0.0], [9.0, 4.0, 0.0]]), valid=valid, seed=1)
+    assert flips.top.tolist() == [True, True]  # i* is item 0, and item 1 where item 0 may not be removed
+    table = flips.table()
+    assert sum(table.values()) == 2 and table["both"] + table["top_only"] == 2
+    with pytest.raises(ValueError, match="at least one erasable item"):
+        single_removal_flips(three, values, valid=torch.zeros(2, 3, dtype=torch.bool))
 
 
 def test_erasure_by_hand() -> None:

@@ -184,6 +184,21 @@ def test_the_erasure_panel_matches_the_metric_it_wraps(minilm):
     for row in panel["rankings"]:
         assert 0 <= row["js"] <= np.log(2) + 1e-9 and 1 <= row["removed"] <= panel["erasable"]
         assert (row["fraction"] is None) == (not row["flipped"])
+    # Over the widget's texts: the 2×2 decision-flip table, text by text as single_removal_flips says.
+    from attr_widgets.attribution import attribute
+    from attr_widgets.attribution.metrics import SingleRemovalFlips, single_removal_flips
+
+    tops, randoms = [], []
+    for seed, e in enumerate(w._examples):
+        valid = ~torch.tensor([[t["special"] for t in e.tokens]])
+        mask = {"attention_mask": e.attention_mask}
+        scores = attribute(model, e.input_ids, method="attention", forward_kwargs=mask).values
+        predict = attention_mask_predictor(model, e.input_ids, e.attention_mask)
+        flips = single_removal_flips(predict, scores, valid=valid, seed=seed)
+        tops.append(bool(flips.top[0]))
+        randoms.append(bool(flips.random[0]))
+    expected = SingleRemovalFlips(torch.tensor(tops), torch.tensor(randoms)).table()
+    assert panel["flip_table"] == {"texts": len(TEXTS), "ranking": "attention", **expected}
 
 
 def test_the_text_benchmark_prints_its_tables():

@@ -5,12 +5,21 @@
   :func:`keep_absolute_mask` (KAM), :func:`remove_absolute_mask` (RAM), and :func:`keep_remove_curve`.
 - Captum's :func:`infidelity` and :func:`sensitivity_max`, seeded and quiet.
 - :func:`model_randomization_check`: Adebayo et al.'s cascading parameter randomisation test.
-- :func:`erasure_test`: Serrano & Smith's erase-until-the-decision-flips test (2019).
+- :func:`erasure_test`: Serrano & Smith's erase-until-the-decision-flips test (2019), and
+  :func:`single_removal_flips` for their 2×2 decision-flip table (remove the top item vs a random one).
 """
 
 from ._common import Curve
 from .captum_metrics import infidelity, sensitivity_max
-from .erasure import ErasureRanking, ErasureResult, attention_mask_predictor, erasure_test, js_divergence
+from .erasure import (
+    ErasureRanking,
+    ErasureResult,
+    SingleRemovalFlips,
+    attention_mask_predictor,
+    erasure_test,
+    js_divergence,
+    single_removal_flips,
+)
 from .keep_remove import (
     HESSE_FRACTIONS,
     keep_absolute_mask,
@@ -28,6 +37,7 @@ __all__ = [
     "ErasureRanking",
     "ErasureResult",
     "RandomizationResult",
+    "SingleRemovalFlips",
     "attention_mask_predictor",
     "deletion_curve",
     "erasure_test",
@@ -41,5 +51,6 @@ __all__ = [
     "model_randomization_check",
     "remove_absolute_mask",
     "sensitivity_max",
+    "single_removal_flips",
     "spearman",
 ]

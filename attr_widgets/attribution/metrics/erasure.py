@@ -173,3 +173,50 @@ def attention_mask_predictor(
             return select_output(raw, output, batch_size=inputs.shape[0])
 
     return predict
+
+
+@dataclass(frozen=True)
+class SingleRemovalFlips:
+    """Per example, whether removing the top item ``i*`` alone flips the decision, and a random one."""
+
+    top: torch.Tensor  # [B] bool
+    random: torch.Tensor  # [B] bool
+
+    def table(self) -> dict[str, int]:
+        """Serrano & Smith's 2×2 decision-flip counts: (i* flips, random flips) yes/no."""
+        top, rand = self.top.bool(), self.random.bool()
+        return {
+            "both": int((top & rand).sum()),
+            "top_only": int((top & ~rand).sum()),
+            "random_only": int((~top & rand).sum()),
+            "neither": int((~top & ~rand).sum()),
+        }
+
+
+def single_removal_flips(
+    predict: Predictor, scores: torch.Tensor, *, valid: torch.Tensor | None = None, seed: int = 0
+) -> SingleRemovalFlips:
+    """Whether removing the top-scored item ``i*``, or instead a random valid item, flips the decision.
+
+    Three calls of ``predict`` (all items, without ``i*``, without the random item) per batch; the random item
+    is drawn uniformly among the valid ones with ``seed``.
+    """
+    if not isinstance(scores, torch.Tensor) or scores.dim() != 2:
+        raise ValueError("scores must be a tensor of importance scores [B, n].")
+    valid = torch.ones_like(scores, dtype=torch.bool) if valid is None else valid.to(scores.device).bool()
+    if valid.shape != scores.shape or not valid.any(dim=1).all():
+        raise ValueError("valid must have the scores' shape and at least one erasable item per example.")
+    rows = scores.shape[0]
+    everything = torch.ones_like(scores, dtype=torch.get_default_dtype())
+    decision = _probabilities(predict(everything), rows).argmax(1)
+    top = scores.detach().double().masked_fill(~valid, -torch.inf).argmax(dim=1)
+    generator = torch.Generator().manual_seed(int(seed))
+    draws = torch.rand(scores.shape, generator=generator, dtype=torch.float64).to(scores.device)
+    random = draws.masked_fill(~valid, -1.0).argmax(dim=1)
+
+    def flips(item: torch.Tensor) -> torch.Tensor:
+        keep = torch.ones_like(scores, dtype=torch.get_default_dtype())
+        keep[torch.arange(rows, device=scores.device), item] = 0.0
+        return _probabilities(predict(keep), rows).argmax(1) != decision
+
+    return SingleRemovalFlips(flips(top), flips(random))

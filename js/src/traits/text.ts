@@ -32,10 +32,23 @@ export interface ErasureRow {
   js_top: number;
 }
 
+/** Serrano and Smith's 2×2 decision-flip table over the widget's texts: remove i* (most attention) vs a random token. */
+export interface FlipTable {
+  texts: number;
+  ranking: string;
+  /** Texts whose decision flips when i* is removed and also when a random token is. */
+  both: number;
+  top_only: number;
+  random_only: number;
+  neither: number;
+}
+
 export interface ErasurePanel {
   decision: number;
   erasable: number;
   rankings: ErasureRow[];
+  /** Over all texts of the widget (null with a single text). */
+  flip_table: FlipTable | null;
 }
 
 export interface TextResult extends ResultBase {

@@ -26,7 +26,30 @@ export function createErasure(store: TextStore): View<TextKey> {
     ),
     body,
   );
-  const el = h("div", { class: "aw-erasure" }, h("div", { class: "aw-field-label" }, "Erasure test"), caption, table);
+  const flipCaption = h("div", { class: "aw-erasure-caption" });
+  const flipCells = {
+    both: h("td", { "data-cell": "both" }),
+    top_only: h("td", { "data-cell": "top_only" }),
+    random_only: h("td", { "data-cell": "random_only" }),
+    neither: h("td", { "data-cell": "neither" }),
+  };
+  const flipTable = h(
+    "table",
+    { class: "aw-erasure-table aw-flip-table" },
+    h(
+      "thead",
+      {},
+      h("tr", {}, h("th", {}, ""), h("th", { scope: "col" }, "random token: flips"), h("th", { scope: "col" }, "random token: no flip")),
+    ),
+    h(
+      "tbody",
+      {},
+      h("tr", {}, h("th", { scope: "row" }, "i* removed: flips"), flipCells.both, flipCells.top_only),
+      h("tr", {}, h("th", { scope: "row" }, "i* removed: no flip"), flipCells.random_only, flipCells.neither),
+    ),
+  );
+  const flips = h("div", { class: "aw-flips" }, flipCaption, flipTable);
+  const el = h("div", { class: "aw-erasure" }, h("div", { class: "aw-field-label" }, "Erasure test"), caption, table, flips);
 
   function update(changed: Set<TextKey>): void {
     if (!changed.has("shown") && !changed.has("erasure") && !changed.has("labels")) return;
@@ -38,6 +61,18 @@ export function createErasure(store: TextStore): View<TextKey> {
       `Tokens removed (through the attention mask) from the top of each ranking until the decision “${decision}” ` +
       `flips; fewer is a ranking that finds what the decision rests on (Serrano and Smith, “Is Attention ` +
       `Interpretable?”, 2019). ${panel.erasable} removable tokens; special tokens stay.`;
+    const counts = panel.flip_table ?? null;
+    flips.hidden = counts === null;
+    if (counts !== null) {
+      flipCaption.textContent =
+        `Over the ${counts.texts} texts of this widget: does removing only the token with the most attention (i*) ` +
+        `flip the decision, and does removing one random token? Serrano and Smith's 2×2 table: if attention ` +
+        `explained the decisions, i* would flip far more often than a random token.`;
+      for (const key of ["both", "top_only", "random_only", "neither"] as const) {
+        const n = counts[key];
+        flipCells[key].textContent = `${n} (${Math.round((100 * n) / Math.max(1, counts.texts))} %)`;
+      }
+    }
     const best = Math.min(...panel.rankings.map((r) => (r.flipped ? r.removed : Infinity)));
     body.replaceChildren(
       ...panel.rankings.map((row) => {
