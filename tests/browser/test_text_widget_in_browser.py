@@ -73,8 +73,33 @@ def test_tokens_render_as_text_with_colours_and_follow_both_sides(nb):
     seq = int(root.get_attribute("data-seq"))
     root.locator('[data-control="erasure"]').check()
     wait_for_result(nb, tag, seq)
-    rows = root.locator(".aw-erasure tbody tr")
+    rows = root.locator(".aw-erasure-table:not(.aw-flip-table) tbody tr")
     assert rows.count() == 5
     assert "random order" in rows.nth(4).inner_text()
     assert kernel_exec(nb.page, f"print(len(w_{tag}.result['erasure']['rankings']))").strip() == "5"
+    # two texts: the 2×2 decision-flip table over both, with the kernel's counts
+    flips = root.locator(".aw-flip-table td")
+    assert flips.count() == 4
+    counts = kernel_exec(nb.page, f"t = w_{tag}.result['erasure']['flip_table']; "
+                                  "print(t['both'], t['top_only'], t['random_only'], t['neither'])").split()
+    assert [cell.split()[0] for cell in flips.all_inner_texts()] == counts
     save_screenshot(root, f"{nb.app}-text-erasure")
+    # auto steps from the browser: the kernel refines to the tolerance, the view says how many steps it took
+    root.locator('[data-control="erasure"]').uncheck()
+    seq = int(root.get_attribute("data-seq"))
+    root.locator('[data-control="method"]').select_option("layer_integrated_gradients")
+    wait_for_result(nb, tag, seq)
+    seq = int(root.get_attribute("data-seq"))
+    root.locator('[data-control="auto_steps"]').check()
+    wait_for_result(nb, tag, seq)
+    taken = kernel_exec(
+        nb.page, f"print(w_{tag}.result['steps_taken'], w_{tag}.attribution.settings['requested_n_steps'])"
+    )
+    steps, requested = taken.split()
+    assert requested == "auto"
+    nb.page.wait_for_function(
+        "([sel, n]) => document.querySelector(sel + ' [data-role=steps-taken]')?.textContent"
+        " === n + ' steps taken'",
+        arg=[root_selector(tag), steps],
+    )
+    save_screenshot(root, f"{nb.app}-text-auto-steps")
