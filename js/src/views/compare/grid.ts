@@ -1,0 +1,208 @@
+/**
+ * The grid of a CompareWidget: one map per method over the input, each drawn through the heatmap view's canvas
+ * (no second compositing), all on one colour extent (or each on its own), with the method's own state: its
+ * progress while it computes, "queued", its error, or the time it took. A map of an earlier request stays,
+ * greyed, until the present request's map for that method arrives; hovering a pixel marks it in every map.
+ */
+import { decodeHeatmap, decodeRgba, type RgbaImage } from "../../core/codecs";
+import { formatValue, scaleExtent, sharedExtent } from "../../core/colorscale";
+import { Disposer, h } from "../../core/dom";
+import { sameControl } from "../../core/store";
+import type { View } from "../../core/view";
+import type { CompareKey, CompareStore, MethodState, PixelHover } from "../../traits/compare";
+import { createHeatmapCanvas, type HeatmapCanvas } from "../heatmap";
+import type { ScaleSource } from "../legend";
+
+const REDRAW_KEYS: CompareKey[] = [
+  "image", "shown", "opacity", "sign_mode", "outlier_percent", "canvas_size", "shared_scale", "options",
+];
+
+/** What a panel shows for its method, from the result on screen and the newest request's states. */
+export type PanelStatus =
+  | { kind: "done"; ms: number | null }
+  | { kind: "computing"; done: number; total: number }
+  | { kind: "queued" }
+  | { kind: "error"; message: string }
+  | { kind: "cancelled" };
+
+export interface GridView extends View<CompareKey>, ScaleSource {
+  /** The map drawn for `method` (current or kept from an earlier request), or null. */
+  mapOf(method: string): Float32Array | null;
+  /** The extent `method`'s map is drawn with. */
+  extentOf(method: string): number;
+  /** The image's size, once known. */
+  shape(): { height: number; width: number } | null;
+  image(): RgbaImage | null;
+}
+
+/** Whether the shown result answers the compute controls as they stand (the widget core's staleness rule). */
+export function isCurrentResult(store: CompareStore): boolean {
+  const shown = store.shown;
+  if (shown === null) return false;
+  const controls = shown.controls ?? {};
+  return store.computeKeys.every((key) => sameControl(controls[key], store.get(key as "target")));
+}
+
+/** A method's status: its map when the result on screen is current, else the newest request's state for it. */
+export function panelStatus(store: CompareStore, method: string): PanelStatus {
+  const shown = store.shown;
+  const current = isCurrentResult(store);
+  if (current && shown?.maps[method]) return { kind: "done", ms: shown.method_ms[method] ?? null };
+  if (current && shown?.errors[method]) return { kind: "error", message: shown.errors[method] };
+  const states = store.get("method_states");
+  const newest = states && states.seq >= (shown?.seq ?? 0) && states.seq === store.get("request_seq");
+  const state: MethodState | undefined = newest ? states.states[method] : undefined;
+  switch (state?.state) {
+    case "computing":
+      return { kind: "computing", done: state.done, total: state.total };
+    case "error":
+      return { kind: "error", message: state.error ?? "failed" };
+    case "cancelled":
+      return { kind: "cancelled" };
+    case "done":
+      return { kind: "queued" }; // done on the kernel, its map on its way
+    default:
+      return store.activity === "cancelled" ? { kind: "cancelled" } : { kind: "queued" };
+  }
+}
+
+function statusText(status: PanelStatus): string {
+  switch (status.kind) {
+    case "done":
+      return status.ms === null ? "" : `${status.ms < 1000 ? `${Math.round(status.ms)} ms` : `${(status.ms / 1000).toFixed(1)} s`}`;
+    case "computing":
+      return status.total > 0 ? `computing ${Math.round((100 * status.done) / status.total)} %` : "computing…";
+    case "queued":
+      return "queued";
+    case "error":
+      return "failed";
+    case "cancelled":
+      return "cancelled";
+  }
+}
+
+interface Panel {
+  method: string;
+  el: HTMLElement;
+  painter: HeatmapCanvas;
+  chip: HTMLElement;
+  fill: HTMLElement;
+  bar: HTMLElement;
+  note: HTMLElement;
+  error: HTMLElement;
+}
+
+export function createGrid(store: CompareStore): GridView {
+  const disposer = new Disposer();
+  const el = h("div", { class: "aw-cmp-grid", role: "list", "aria-label": "attribution maps, one per method" });
+  let panels: Panel[] = [];
+  let image: RgbaImage | null = null;
+  // The last map each method had on screen: it stays (greyed) while the present request computes that method.
+  const kept = new Map<string, Float32Array>();
+  const extents = new Map<string, number>();
+  let shared = 0;
+
+  function build(): void {
+    panels = store.get("options").methods.map((m) => {
+      const painter = createHeatmapCanvas(`${m.label}: attribution map`);
+      const chip = h("span", { class: "aw-cmp-chip" });
+      const fill = h("span", { class: "aw-progress-fill" });
+      const bar = h("span", { class: "aw-progress aw-cmp-progress", role: "progressbar" }, fill);
+      const note = h("div", { class: "aw-cmp-note" });
+      const error = h("div", { class: "aw-cmp-error", role: "alert" });
+      const head = h("div", { class: "aw-cmp-head" }, h("span", { class: "aw-cmp-label", title: m.label }, m.label), chip);
+      const panelEl = h("div", { class: "aw-cmp-panel", role: "listitem", "data-method": m.value }, head, painter.frame, bar, note, error);
+      disposer.listen(painter.canvas, "pointermove", (event) => {
+        const p = painter.pixelAt(event);
+        store.setLocal("hover", p, samePixel);
+      });
+      disposer.listen(painter.canvas, "pointerleave", () => store.setLocal("hover", null, samePixel));
+      return { method: m.value, el: panelEl, painter, chip, fill, bar, note, error };
+    });
+    el.replaceChildren(...panels.map((p) => p.el));
+  }
+
+  function decode(): void {
+    const img = store.get("image");
+    image = img ? decodeRgba(img) : null;
+    const shown = store.shown;
+    for (const [method, packed] of Object.entries(shown?.maps ?? {})) {
+      const map = decodeHeatmap(packed);
+      if (image && (map.height !== image.height || map.width !== image.width)) continue;
+      kept.set(method, map.data);
+    }
+  }
+
+  /** The maps the result on screen holds (the scale is taken over these, as the kernel's `scale` is). */
+  function shownMaps(): Float32Array[] {
+    const maps = store.shown?.maps ?? {};
+    return panels.filter((p) => maps[p.method] && kept.has(p.method)).map((p) => kept.get(p.method)!);
+  }
+
+  function draw(): void {
+    if (!image) return;
+    const mode = store.get("sign_mode");
+    const outlier = store.get("outlier_percent");
+    const own = !store.get("shared_scale");
+    const pooled = shownMaps();
+    shared = pooled.length > 0 ? sharedExtent(pooled, mode, outlier) : 0;
+    for (const panel of panels) {
+      const map = kept.get(panel.method) ?? null;
+      const extent = map === null ? 0 : own ? scaleExtent(map, mode, outlier) : shared;
+      extents.set(panel.method, extent);
+      panel.painter.paint(image, map, mode, extent, store.get("opacity"), store.get("canvas_size"));
+      panel.el.dataset.extent = String(extent);
+      panel.el.style.width = `${panel.painter.canvas.style.width}`;
+      panel.note.textContent = own && map ? `own scale ±${formatValue(extent)}` : "";
+    }
+  }
+
+  function showStatus(): void {
+    for (const panel of panels) {
+      const status = panelStatus(store, panel.method);
+      panel.el.dataset.state = status.kind;
+      panel.chip.textContent = statusText(status);
+      panel.chip.dataset.kind = status.kind;
+      const running = status.kind === "computing" && status.total > 0;
+      panel.bar.hidden = !running;
+      panel.fill.style.width = running ? `${Math.round((100 * status.done) / status.total)}%` : "0%";
+      panel.painter.frame.classList.toggle("aw-stale", status.kind !== "done");
+      panel.error.hidden = status.kind !== "error";
+      panel.error.textContent = status.kind === "error" ? status.message : "";
+    }
+  }
+
+  function showHover(): void {
+    const hover = store.local("hover");
+    for (const panel of panels) panel.painter.mark(hover);
+  }
+
+  function update(changed: Set<CompareKey>): void {
+    if (changed.has("options")) build();
+    if (changed.has("image") || changed.has("shown") || changed.has("options")) decode();
+    if (REDRAW_KEYS.some((k) => changed.has(k))) draw();
+    if (["shown", "method_states", "request_seq", "activity", "busy", "options"].some((k) => changed.has(k as CompareKey))) {
+      showStatus();
+    }
+    if (changed.has("hover") || changed.has("options")) showHover();
+    el.dataset.extent = String(shared);
+  }
+
+  return {
+    el,
+    update,
+    dispose: () => disposer.dispose(),
+    extent: () => shared,
+    hasHeatmap: () => kept.size > 0,
+    relative: () => !store.get("shared_scale"),
+    note: () => (store.get("shared_scale") ? "one scale for every map" : "each map on its own scale (under it)"),
+    mapOf: (method) => kept.get(method) ?? null,
+    extentOf: (method) => extents.get(method) ?? 0,
+    shape: () => (image ? { height: image.height, width: image.width } : null),
+    image: () => image,
+  };
+}
+
+function samePixel(a: PixelHover | null, b: PixelHover | null): boolean {
+  return a === b || (a !== null && b !== null && a.x === b.x && a.y === b.y);
+}
