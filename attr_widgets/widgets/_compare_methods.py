@@ -28,6 +28,22 @@ INPUT_SHAPED_LAYER_METHODS = ("grad_cam",)
 TOKEN_ONLY_METHODS = ("attention", "layer_integrated_gradients")
 
 METHOD_LABELS_EXTRA = {"grad_cam": "Grad-CAM", "smoothgrad_sq": "SmoothGrad²", "vargrad": "VarGrad"}
+# For the agreement matrix's headers and the hover readout, where five full names do not fit.
+SHORT_LABELS = {
+    "saliency": "Saliency",
+    "input_x_gradient": "Input×Grad",
+    "x_gradient": "X-Grad",
+    "integrated_gradients": "IG",
+    "smoothgrad": "SmoothGrad",
+    "gradient_shap": "GradSHAP",
+    "deeplift": "DeepLIFT",
+    "deeplift_shap": "DeepSHAP",
+    "guided_backprop": "Guided BP",
+    "deconvolution": "Deconv",
+    "grad_cam": "Grad-CAM",
+    "occlusion": "Occlusion",
+    "feature_ablation": "Ablation",
+}
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,8 @@ class MethodPlan:
 
     name: str
     label: str
+    short: str
+    detail: str = ""
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     uses_baseline: bool = False
     uses_steps: bool = False
@@ -113,11 +131,23 @@ def plan_methods(
                     )
             kwargs["layer"] = chosen
         label = METHOD_LABELS.get(name) or METHOD_LABELS_EXTRA.get(name) or name.replace("_", " ").title()
+        detail = ""
         if name == "grad_cam":
-            label = f"{label} ({kwargs['layer'] if isinstance(kwargs['layer'], str) else 'layer'})"
+            chosen_layer = kwargs["layer"]
+            detail = (
+                f"layer {chosen_layer}"
+                if isinstance(chosen_layer, str)
+                else f"layer {type(chosen_layer).__name__}"
+            )
         plans.append(
             MethodPlan(
-                name, label, kwargs, bool(info.uses_baseline), bool(getattr(info, "uses_steps", False))
+                name,
+                label,
+                SHORT_LABELS.get(name, label),
+                detail,
+                kwargs,
+                bool(info.uses_baseline),
+                bool(getattr(info, "uses_steps", False)),
             )
         )
     return plans

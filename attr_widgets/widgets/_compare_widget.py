@@ -439,6 +439,8 @@ class CompareWidget(ComputeWidget):
         return {
             "value": plan.name,
             "label": plan.label,
+            "short": plan.short,
+            "detail": plan.detail,
             "uses_baseline": plan.uses_baseline,
             "baselines": self._choices["baseline"] if plan.uses_baseline else [],
             "uses_steps": plan.uses_steps,

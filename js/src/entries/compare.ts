@@ -43,10 +43,9 @@ function render({ model, el }: RenderProps<CompareWidgetTraits>): () => void {
     h(
       "div",
       { class: "aw-body" },
-      h("div", { class: "aw-cmp-left" }, agreement.el),
+      h("div", { class: "aw-cmp-left" }, agreement.el, pair.el),
       h("div", { class: "aw-right" }, targets.el, settings.el),
     ),
-    pair.el,
     errors.el,
     footer,
   );

@@ -74,7 +74,7 @@ export function createAgreement(store: CompareStore): View<CompareKey> {
     const agreement = store.get("agreement_state");
     const shown = store.shown;
     const methods = store.get("options").methods;
-    const labels = new Map(methods.map((m) => [m.value, m.label]));
+    const labels = new Map(methods.map((m) => [m.value, m.short ?? m.label]));
     const ready = agreement && shown && agreement.seq === shown.seq;
     const values = ready ? (which === "spearman" ? agreement.spearman : agreement.topk) : null;
     const pair = store.local("pair");

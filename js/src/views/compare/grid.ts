@@ -90,6 +90,7 @@ interface Panel {
   bar: HTMLElement;
   note: HTMLElement;
   error: HTMLElement;
+  detail: string;
 }
 
 export function createGrid(store: CompareStore): GridView {
@@ -110,14 +111,16 @@ export function createGrid(store: CompareStore): GridView {
       const bar = h("span", { class: "aw-progress aw-cmp-progress", role: "progressbar" }, fill);
       const note = h("div", { class: "aw-cmp-note" });
       const error = h("div", { class: "aw-cmp-error", role: "alert" });
-      const head = h("div", { class: "aw-cmp-head" }, h("span", { class: "aw-cmp-label", title: m.label }, m.label), chip);
-      const panelEl = h("div", { class: "aw-cmp-panel", role: "listitem", "data-method": m.value }, head, painter.frame, bar, note, error);
+      const title = m.detail ? `${m.label} (${m.detail})` : m.label;
+      const head = h("div", { class: "aw-cmp-head" }, h("span", { class: "aw-cmp-label", title }, m.label));
+      const foot = h("div", { class: "aw-cmp-foot" }, chip, note);
+      const panelEl = h("div", { class: "aw-cmp-panel", role: "listitem", "data-method": m.value }, head, painter.frame, bar, foot, error);
       disposer.listen(painter.canvas, "pointermove", (event) => {
         const p = painter.pixelAt(event);
         store.setLocal("hover", p, samePixel);
       });
       disposer.listen(painter.canvas, "pointerleave", () => store.setLocal("hover", null, samePixel));
-      return { method: m.value, el: panelEl, painter, chip, fill, bar, note, error };
+      return { method: m.value, el: panelEl, painter, chip, fill, bar, note, error, detail: m.detail ?? "" };
     });
     el.replaceChildren(...panels.map((p) => p.el));
   }
@@ -153,7 +156,8 @@ export function createGrid(store: CompareStore): GridView {
       panel.painter.paint(image, map, mode, extent, store.get("opacity"), store.get("canvas_size"));
       panel.el.dataset.extent = String(extent);
       panel.el.style.width = `${panel.painter.canvas.style.width}`;
-      panel.note.textContent = own && map ? `own scale ±${formatValue(extent)}` : "";
+      const scale = own && map ? `±${formatValue(extent)}` : "";
+      panel.note.textContent = [panel.detail, scale].filter(Boolean).join(" · ");
     }
   }
 

@@ -10,6 +10,8 @@ import type { CompareKey, CompareStore } from "../../traits/compare";
 import { createHeatmapCanvas } from "../heatmap";
 import type { GridView } from "./grid";
 
+const PAIR_SIZE = 136;
+
 /** A − B, element by element. */
 export function difference(a: Float32Array, b: Float32Array): Float32Array {
   if (a.length !== b.length) throw new Error(`maps of different sizes: ${a.length} and ${b.length}`);
@@ -30,11 +32,13 @@ export function createPair(store: CompareStore, grid: GridView): View<CompareKey
   const panels = [left, right, diff].map((c, i) =>
     h("div", { class: "aw-cmp-panel", "data-part": ["a", "b", "difference"][i] }, labels[i], c.frame, notes[i]),
   );
+  const caption = h("div", { class: "aw-legend-caption" });
   const el = h(
     "div",
     { class: "aw-cmp-pair", "aria-label": "two maps and their difference" },
     h("div", { class: "aw-cmp-pair-head" }, h("span", { class: "aw-field-label" }, "Pair"), h("span", {}, swap, close)),
     h("div", { class: "aw-cmp-pair-body" }, ...panels),
+    caption,
   );
   el.hidden = true;
   disposer.listen(close, "click", () => store.setLocal("pair", null));
@@ -56,7 +60,8 @@ export function createPair(store: CompareStore, grid: GridView): View<CompareKey
     if (pair === null || image === null) return;
     const name = (m: string) => store.get("options").methods.find((o) => o.value === m)?.label ?? m;
     const mode = store.get("sign_mode");
-    const size = store.get("canvas_size");
+    // Three maps fit beside the matrix at this size.
+    const size = Math.min(store.get("canvas_size"), PAIR_SIZE);
     const opacity = store.get("opacity");
     const d = a && b ? difference(a, b) : null;
     const dExtent = d === null ? 0 : store.get("shared_scale") ? grid.extent() : scaleExtent(d, "signed", store.get("outlier_percent"));
@@ -68,9 +73,8 @@ export function createPair(store: CompareStore, grid: GridView): View<CompareKey
     labels[2].textContent = "A − B";
     notes[0].textContent = a ? "" : "not computed yet";
     notes[1].textContent = b ? "" : "not computed yet";
-    notes[2].textContent = d
-      ? `${store.get("shared_scale") ? "shared" : "own"} scale ±${formatValue(dExtent)} · red: A higher, blue: B higher`
-      : "";
+    notes[2].textContent = d ? `${store.get("shared_scale") ? "shared" : "own"} scale ±${formatValue(dExtent)}` : "";
+    caption.textContent = d ? "A − B: red where A gives more attribution, blue where B does" : "";
     panels[2].dataset.extent = String(dExtent);
     for (const [i, c] of [left, right, diff].entries()) panels[i].style.width = c.canvas.style.width;
   }

@@ -33,7 +33,7 @@ export function createHoverReadout(store: CompareStore, grid: GridView): View<Co
         return h(
           "span",
           { class: "aw-cmp-readout-item", "data-method": m.value },
-          h("span", { class: "aw-cmp-readout-name" }, m.label),
+          h("span", { class: "aw-cmp-readout-name" }, m.short ?? m.label),
           h("span", { class: "aw-cmp-readout-value" }, text),
         );
       }),
