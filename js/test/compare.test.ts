@@ -1,0 +1,239 @@
+import type { RenderProps } from "@anywidget/types";
+import { afterEach, describe, expect, it } from "vitest";
+import { encodeFloat32 } from "../src/core/codecs";
+import { scaleExtent, sharedExtent } from "../src/core/colorscale";
+import widget from "../src/entries/compare";
+import type { CompareResult, CompareWidgetTraits, MethodStates } from "../src/traits/compare";
+import { cellColour } from "../src/views/compare/agreement";
+import { difference } from "../src/views/compare/pair";
+import { activity, FakeModel, rgba } from "./fake_model";
+
+// Three 2×2 maps with different magnitudes: one shared scale makes "c" faint; own scales do not.
+const MAPS: Record<string, number[]> = { a: [1, -2, 0.5, 0], b: [4, 1, -1, 0.25], c: [0.1, 0.2, -0.05, 0] };
+const METHODS = ["a", "b", "c"];
+
+function maps(names: string[]): CompareResult["maps"] {
+  return Object.fromEntries(names.map((n) => [n, encodeFloat32(new Float32Array(MAPS[n]), [2, 2])]));
+}
+
+function compareResult(seq: number, done: string[], extra: Partial<CompareResult> = {}): CompareResult {
+  const merged = {
+    seq,
+    target: 1,
+    baseline: "zeros",
+    n_steps: 50,
+    maps: maps(done),
+    errors: {},
+    method_ms: Object.fromEntries(done.map((n) => [n, 12])),
+    complete: done.length === METHODS.length,
+    target_prob: 0.9,
+    error: null,
+    elapsed_ms: 30,
+    ...extra,
+  };
+  const { target, baseline, n_steps } = merged;
+  return { ...merged, controls: { target, baseline, n_steps } };
+}
+
+function states(seq: number, byMethod: Record<string, [string, number, number]>): MethodStates {
+  return {
+    seq,
+    states: Object.fromEntries(
+      Object.entries(byMethod).map(([m, [state, done, total]]) => [
+        m,
+        { state: state as MethodStates["states"][string]["state"], done, total, elapsed_ms: 0, error: null },
+      ]),
+    ),
+  };
+}
+
+function compareTraits(extra: Partial<CompareWidgetTraits> = {}): CompareWidgetTraits {
+  const choice = (value: string) => ({
+    value,
+    label: `Method ${value.toUpperCase()}`,
+    short: value.toUpperCase(),
+    uses_baseline: value !== "a",
+    baselines: ["zeros"],
+    uses_steps: value === "b",
+    completeness: false,
+  });
+  return {
+    target: 1,
+    baseline: "zeros",
+    n_steps: 50,
+    shared_scale: true,
+    k: 2,
+    sign_mode: "signed",
+    outlier_percent: 0,
+    opacity: 0.85,
+    canvas_size: 150,
+    image: rgba(2, 2),
+    labels: ["cat", "dog", "fox"],
+    num_classes: 3,
+    top_k: [
+      { index: 1, label: "dog", prob: 0.9 },
+      { index: 0, label: "cat", prob: 0.1 },
+    ],
+    options: {
+      methods: METHODS.map(choice),
+      baselines: [{ value: "zeros", label: "Zeros" }],
+      sign_modes: [{ value: "signed", label: "Signed" }],
+    },
+    method_states: states(1, { a: ["done", 1, 1], b: ["done", 1, 1], c: ["done", 1, 1] }),
+    agreement_state: {
+      seq: 1,
+      methods: METHODS,
+      spearman: [
+        [1, 0.5, -0.25],
+        [0.5, 1, null],
+        [-0.25, null, 1],
+      ],
+      topk: [
+        [1, 0.5, 0],
+        [0.5, 1, 1],
+        [0, 1, 1],
+      ],
+      k: 2,
+    },
+    compute_keys: ["baseline", "n_steps", "target"],
+    request_seq: 1,
+    result: compareResult(1, METHODS),
+    activity: activity("idle"),
+    notice: "",
+    ...extra,
+  };
+}
+
+function mount(model: FakeModel<CompareWidgetTraits>): HTMLElement {
+  const el = document.createElement("div");
+  document.body.append(el);
+  const props = { model: model.asModel(), el, experimental: {} } as unknown as RenderProps<CompareWidgetTraits>;
+  widget.render(props);
+  return el;
+}
+
+function panels(el: HTMLElement): HTMLElement[] {
+  return [...el.querySelectorAll<HTMLElement>(".aw-cmp-grid .aw-cmp-panel")];
+}
+
+/** jsdom lays nothing out: give every canvas a 100×100 box at the origin so pointer positions map to pixels. */
+function layOut(el: HTMLElement): void {
+  for (const canvas of el.querySelectorAll("canvas")) {
+    canvas.getBoundingClientRect = () => ({ left: 0, top: 0, width: 100, height: 100, right: 100, bottom: 100, x: 0, y: 0, toJSON: () => ({}) });
+  }
+}
+
+afterEach(() => document.body.replaceChildren());
+
+describe("compare widget", () => {
+  it("draws one panel per method, all on the extent shared by the maps", () => {
+    const el = mount(new FakeModel(compareTraits()));
+    expect(panels(el).map((p) => p.dataset.method)).toEqual(METHODS);
+    const shared = sharedExtent(METHODS.map((m) => new Float32Array(MAPS[m])), "signed", 0);
+    expect(shared).toBe(4);
+    expect(panels(el).map((p) => Number(p.dataset.extent))).toEqual([4, 4, 4]);
+    expect(panels(el).every((p) => p.dataset.state === "done")).toBe(true);
+    expect([...el.querySelectorAll(".aw-legend .aw-tick")].map((t) => t.textContent)).toEqual(["-4", "-2", "0", "+2", "+4"]);
+    expect(el.querySelector(".aw-title")?.textContent).toBe("3 methods side by side");
+  });
+
+  it("gives each map its own extent when the scale is not shared, and the legend says so", () => {
+    const model = new FakeModel(compareTraits());
+    const el = mount(model);
+    el.querySelector<HTMLInputElement>('[data-control="shared_scale"]')!.click();
+    expect(model.saved).toEqual([{ shared_scale: false }]);
+    const own = METHODS.map((m) => scaleExtent(new Float32Array(MAPS[m]), "signed", 0));
+    expect(panels(el).map((p) => Number(p.dataset.extent))).toEqual(own);
+    expect([...el.querySelectorAll(".aw-legend .aw-tick")].map((t) => t.textContent)[4]).toBe("+100 %");
+    expect(el.querySelector(".aw-legend-caption")?.textContent).toContain("each map on its own scale");
+  });
+
+  it("shows finished maps while a slow one computes, and its progress", () => {
+    const model = new FakeModel(compareTraits());
+    const el = mount(model);
+    el.querySelector<HTMLButtonElement>('.aw-target[data-index="0"]')!.click(); // a new target: request 2
+    expect(panels(el).every((p) => p.dataset.state !== "done")).toBe(true); // the old maps are not current
+    model.kernelSet("request_seq", 2);
+    model.kernelSet("activity", activity("computing", 2, 1, 3));
+    model.kernelSet("method_states", states(2, { a: ["done", 1, 1], b: ["computing", 3, 12], c: ["queued", 0, 0] }));
+    model.kernelSet("result", compareResult(2, ["a"], { target: 0 }));
+    const [a, b, c] = panels(el);
+    expect([a.dataset.state, b.dataset.state, c.dataset.state]).toEqual(["done", "computing", "queued"]);
+    expect(b.querySelector(".aw-cmp-chip")?.textContent).toBe("computing 25 %");
+    expect(b.querySelector<HTMLElement>(".aw-progress")!.hidden).toBe(false);
+    expect(b.querySelector<HTMLElement>(".aw-progress-fill")!.style.width).toBe("25%");
+    expect(b.querySelector(".aw-frame")!.classList.contains("aw-stale")).toBe(true);
+    expect(a.querySelector(".aw-frame")!.classList.contains("aw-stale")).toBe(false);
+    // The scale is taken over the maps of the result on screen: only "a" so far.
+    expect(Number(a.dataset.extent)).toBe(2);
+    expect(el.querySelector(".aw-footer")?.textContent).toContain("1 of 3 maps so far");
+  });
+
+  it("never shows a partial result for controls the view has left", () => {
+    const model = new FakeModel(compareTraits());
+    const el = mount(model);
+    el.querySelector<HTMLButtonElement>('.aw-target[data-index="0"]')!.click();
+    model.kernelSet("result", compareResult(2, ["a"], { target: 1 })); // answers the old target
+    expect(el.querySelector<HTMLElement>(".aw-root")!.dataset.seq).toBe("1");
+    expect(panels(el).every((p) => p.dataset.state !== "done")).toBe(true);
+  });
+
+  it("marks the hovered pixel in every map and reads each method's value there", () => {
+    const el = mount(new FakeModel(compareTraits()));
+    layOut(el);
+    const canvas = panels(el)[1].querySelector("canvas")!;
+    canvas.dispatchEvent(new MouseEvent("pointermove", { clientX: 75, clientY: 25 })); // pixel (1, 0)
+    const marks = panels(el).map((p) => p.querySelector<HTMLElement>(".aw-pixel-mark")!);
+    expect(marks.every((m) => !m.hidden && m.dataset.x === "1" && m.dataset.y === "0")).toBe(true);
+    const values = [...el.querySelectorAll(".aw-cmp-readout-value")].map((v) => v.textContent);
+    expect(values).toEqual(["-2", "+1", "+0.2"]);
+    canvas.dispatchEvent(new MouseEvent("pointerleave"));
+    expect(marks.every((m) => m.hidden)).toBe(true);
+  });
+
+  it("draws the kernel's agreement and opens a pair with its difference on a click", () => {
+    const model = new FakeModel(compareTraits());
+    const el = mount(model);
+    const cells = [...el.querySelectorAll<HTMLElement>(".aw-cmp-matrix td")];
+    expect(cells.map((c) => c.textContent)).toEqual(["1.00", "0.50", "-0.25", "0.50", "1.00", "—", "-0.25", "—", "1.00"]);
+    // A negative correlation is blue, a positive one red; stronger agreement is more opaque; none is blank.
+    const rgba = (v: number | null) => cellColour(v).match(/[\d.]+/g)!.map(Number);
+    expect(rgba(-0.25)[2]).toBeGreaterThan(rgba(-0.25)[0]);
+    expect(rgba(0.5)[0]).toBeGreaterThan(rgba(0.5)[2]);
+    expect(rgba(0.9)[3]).toBeGreaterThan(rgba(0.1)[3]);
+    expect(cellColour(null)).toBe("transparent");
+    expect(cells[5].style.background).toBe("transparent");
+    el.querySelector<HTMLButtonElement>('[data-control="agreement_metric"] [data-value="topk"]')!.click();
+    expect([...el.querySelectorAll(".aw-cmp-matrix td")].map((c) => c.textContent)[2]).toBe("0.00");
+    const k = el.querySelector<HTMLInputElement>('[data-control="k"]')!;
+    k.value = "3";
+    k.dispatchEvent(new Event("change"));
+    expect(model.saved).toEqual([{ k: 3 }]);
+    const pair = el.querySelector<HTMLElement>(".aw-cmp-pair")!;
+    expect(pair.hidden).toBe(true);
+    el.querySelector<HTMLElement>('.aw-cmp-matrix td[data-row="a"][data-col="a"]')!.click();
+    expect(pair.hidden).toBe(true); // the diagonal compares a map with itself
+    el.querySelector<HTMLElement>('.aw-cmp-matrix td[data-row="a"][data-col="b"]')!.click();
+    expect(pair.hidden).toBe(false);
+    expect([...pair.querySelectorAll(".aw-cmp-label")].map((l) => l.textContent)).toEqual(["A: Method A", "B: Method B", "A − B"]);
+    expect(Number(pair.querySelector<HTMLElement>('[data-part="difference"]')!.dataset.extent)).toBe(4);
+    pair.querySelector<HTMLButtonElement>('[data-control="close-pair"]')!.click();
+    expect(pair.hidden).toBe(true);
+  });
+
+  it("shows a method's error in its panel while the others stay", () => {
+    const model = new FakeModel(compareTraits({ result: compareResult(1, ["a", "b"], { errors: { c: "ValueError: window too big" } }) }));
+    const el = mount(model);
+    const c = panels(el)[2];
+    expect(c.dataset.state).toBe("error");
+    expect(c.querySelector(".aw-cmp-error")?.textContent).toBe("ValueError: window too big");
+    expect(panels(el)[0].dataset.state).toBe("done");
+  });
+});
+
+describe("difference", () => {
+  it("subtracts element by element and refuses maps of different sizes", () => {
+    expect([...difference(new Float32Array([1, 2]), new Float32Array([0.5, 3]))]).toEqual([0.5, -1]);
+    expect(() => difference(new Float32Array(2), new Float32Array(3))).toThrow("different sizes");
+  });
+});
