@@ -23,24 +23,22 @@ import numpy as np
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks 1..n of ``values``, ties sharing the mean of their ranks (Spearman's convention)."""
+    """Ranks 1..n of ``values``, ties sharing the mean of their ranks (Spearman's convention), vectorised."""
     order = np.argsort(values, kind="stable")
-    sorted_values = values[order]
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])  # first position of each run of equals
+    counts = np.diff(np.r_[starts, len(values)])
+    mean_rank = starts + (counts + 1) / 2.0  # the run covers ranks starts+1 .. starts+counts
     ranks = np.empty(len(values), dtype=np.float64)
-    start = 0
-    while start < len(values):
-        stop = start + 1
-        while stop < len(values) and sorted_values[stop] == sorted_values[start]:
-            stop += 1
-        ranks[order[start:stop]] = (start + stop + 1) / 2.0  # mean of ranks start+1 .. stop
-        start = stop
+    ranks[order] = np.repeat(mean_rank, counts)
     return ranks
 
 
-def rank_correlation(a: np.ndarray, b: np.ndarray) -> float | None:
-    """Spearman's rho of |a| and |b| (flattened); None when either ranking is constant (rho undefined)."""
-    ra = _ranks(np.abs(np.asarray(a, dtype=np.float64)).ravel())
-    rb = _ranks(np.abs(np.asarray(b, dtype=np.float64)).ravel())
+def _magnitude_ranks(values: np.ndarray) -> np.ndarray:
+    return _ranks(np.abs(np.asarray(values, dtype=np.float64)).ravel())
+
+
+def _correlation_of_ranks(ra: np.ndarray, rb: np.ndarray) -> float | None:
     if ra.shape != rb.shape:
         raise ValueError(f"rank_correlation needs maps of one size, got {ra.shape} and {rb.shape}.")
     da, db = ra - ra.mean(), rb - rb.mean()
@@ -48,6 +46,11 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float | None:
     if denominator == 0.0:
         return None
     return float(da @ db) / denominator
+
+
+def rank_correlation(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Spearman's rho of |a| and |b| (flattened); None when either ranking is constant (rho undefined)."""
+    return _correlation_of_ranks(_magnitude_ranks(a), _magnitude_ranks(b))
 
 
 def top_k_features(values: np.ndarray, k: int) -> set[int]:
@@ -62,22 +65,24 @@ def top_k_agreement(a: np.ndarray, b: np.ndarray, k: int) -> float:
 
 
 def agreement_matrix(maps: Mapping[str, np.ndarray | None], methods: Sequence[str], k: int) -> dict[str, Any]:
-    """``{"methods", "spearman", "topk", "k"}``: method × method matrices; None where a map is missing."""
-    spearman: list[list[float | None]] = []
-    topk: list[list[float | None]] = []
-    for row in methods:
-        s_row: list[float | None] = []
-        t_row: list[float | None] = []
-        for col in methods:
-            a, b = maps.get(row), maps.get(col)
-            if a is None or b is None:
-                s_row.append(None)
-                t_row.append(None)
-            else:
-                s_row.append(rank_correlation(a, b))
-                t_row.append(top_k_agreement(a, b, k))
-        spearman.append(s_row)
-        topk.append(t_row)
+    """``{"methods", "spearman", "topk", "k"}``: method × method matrices; None where a map is missing.
+
+    Each map is ranked once and each unordered pair computed once (both matrices are symmetric).
+    """
+    present = {name: maps[name] for name in methods if maps.get(name) is not None}
+    ranks = {name: _magnitude_ranks(m) for name, m in present.items()}  # type: ignore[arg-type]
+    tops = {name: top_k_features(m, k) for name, m in present.items()}  # type: ignore[arg-type]
+    n = len(methods)
+    spearman: list[list[float | None]] = [[None] * n for _ in range(n)]
+    topk: list[list[float | None]] = [[None] * n for _ in range(n)]
+    for i, row in enumerate(methods):
+        for j in range(i, n):
+            col = methods[j]
+            if row in present and col in present:
+                rho = _correlation_of_ranks(ranks[row], ranks[col])
+                shared = len(tops[row] & tops[col]) / k
+                spearman[i][j] = spearman[j][i] = rho
+                topk[i][j] = topk[j][i] = shared
     return {"methods": list(methods), "spearman": spearman, "topk": topk, "k": int(k)}
 
 
