@@ -12,6 +12,7 @@ def test_compare_benchmark_quick_run_prints_its_tables():
         [sys.executable, str(SCRIPT), "--quick"], capture_output=True, text=True, timeout=300
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
-    for row in ("fast method first", "occlusion first", "widget: first map", "digits 8×8", "Bytes per update"):
+    rows = ("fast method first", "occlusion first", "widget: first map", "digits 8×8", "Bytes per update")
+    for row in rows:
         assert row in completed.stdout
     assert "Warning" not in completed.stderr
