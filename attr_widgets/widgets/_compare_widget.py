@@ -44,6 +44,7 @@ from ._traits import (
 
 MAX_STEPS = 2000
 UNITS_PER_METHOD = 1000  # the overall progress bar: each method is one equal share
+PROGRESS_WORTH_MS = 100.0  # a method measured faster than this computes without progress reports
 
 
 class CompareWidget(ComputeWidget):
@@ -262,9 +263,15 @@ class CompareWidget(ComputeWidget):
             self._send_states(request, states)
             began = time.perf_counter()
             try:
-                attribution = self._attribute(
-                    request, plan, self._method_progress(request, progress, plan, states, i, len(order))
+                # The overall bar, and a cancel check between methods (it raises Cancelled when asked).
+                progress(i * UNITS_PER_METHOD, len(order) * UNITS_PER_METHOD)
+                # Progress inside a method costs the engine time on every model call: only methods that took
+                # long last time (or never ran) report it; the others finish before a bar would show.
+                reports = self._measured_ms.get(plan.name, math.inf) >= PROGRESS_WORTH_MS
+                method_progress = (
+                    self._method_progress(request, progress, plan, states, i, len(order)) if reports else None
                 )
+                attribution = self._attribute(request, plan, method_progress)
             except Cancelled:
                 for name, state in states.items():
                     if state["state"] in ("queued", "computing"):
@@ -282,7 +289,8 @@ class CompareWidget(ComputeWidget):
             method_ms[plan.name] = (time.perf_counter() - began) * 1000
             states[plan.name]["elapsed_ms"] = method_ms[plan.name]
             if i < len(order) - 1:
-                self._publish_partial(request, maps, attributions, errors, states, method_ms, start)
+                new = [plan.name] if plan.name in maps else []
+                self._publish_partial(request, maps, new, attributions, errors, states, method_ms, start)
         self._measured_ms.update({name: ms for name, ms in method_ms.items() if name not in errors})
         if exceptions and not maps:
             raise exceptions[0]
@@ -291,7 +299,7 @@ class CompareWidget(ComputeWidget):
         fields = self._fields(request, maps, errors, method_ms, start, complete=True)
         return fields, {"maps": maps, "attributions": attributions, "errors": errors, "states": states}
 
-    def _attribute(self, request: Request, plan: MethodPlan, progress: Progress) -> Attribution:
+    def _attribute(self, request: Request, plan: MethodPlan, progress: Progress | None) -> Attribution:
         options = dict(plan.kwargs)
         return attribute(
             self._model,
@@ -339,9 +347,13 @@ class CompareWidget(ComputeWidget):
         start: float,
         *,
         complete: bool,
+        send: Sequence[str] | None = None,
     ) -> dict[str, Any]:
+        """The payload; ``send``: the maps that travel (a partial result sends only the new one), else all."""
+        sent = self.method_names if send is None else send
         return {
-            "maps": {name: binary_array(maps[name]) for name in self.method_names if name in maps},
+            "maps": {name: binary_array(maps[name]) for name in sent if name in maps},
+            "finished": [name for name in self.method_names if name in maps],
             "errors": dict(errors),
             "method_ms": dict(method_ms),
             "complete": complete,
@@ -352,6 +364,7 @@ class CompareWidget(ComputeWidget):
     def _failure_fields(self, request: Request) -> dict[str, Any]:
         return {
             "maps": {},
+            "finished": [],
             "errors": {},
             "method_ms": {},
             "complete": True,
@@ -369,13 +382,19 @@ class CompareWidget(ComputeWidget):
         self,
         request: Request,
         maps: dict[str, np.ndarray],
+        new: Sequence[str],
         attributions: dict[str, Attribution],
         errors: dict[str, str],
         states: Mapping[str, dict[str, Any]],
         method_ms: Mapping[str, float],
         start: float,
     ) -> None:
-        """Show the maps finished so far (same controls as the final result; only for the newest request)."""
+        """Show the maps finished so far (same controls as the final result; only for the newest request).
+
+        Only the ``new`` map travels: the view keeps the earlier maps of the same request (``finished`` names
+        them all), so a request of N methods sends 2N − 1 maps instead of N(N + 1)/2; the complete result
+        carries every map, for a view rendered later.
+        """
         if not self._ready:
             return
         with self._sync_lock:
@@ -385,7 +404,7 @@ class CompareWidget(ComputeWidget):
                 "seq": request.seq,
                 "controls": dict(request.controls),
                 **request.controls,
-                **self._fields(request, maps, errors, method_ms, start, complete=False),
+                **self._fields(request, maps, errors, method_ms, start, complete=False, send=new),
                 "error": None,
             }
             self._keep({"maps": dict(maps), "attributions": dict(attributions), "errors": dict(errors)})

@@ -23,6 +23,7 @@ function compareResult(seq: number, done: string[], extra: Partial<CompareResult
     baseline: "zeros",
     n_steps: 50,
     maps: maps(done),
+    finished: done,
     errors: {},
     method_ms: Object.fromEntries(done.map((n) => [n, 12])),
     complete: done.length === METHODS.length,
@@ -167,6 +168,22 @@ describe("compare widget", () => {
     // The scale is taken over the maps of the result on screen: only "a" so far.
     expect(Number(a.dataset.extent)).toBe(2);
     expect(el.querySelector(".aw-footer")?.textContent).toContain("1 of 3 maps so far");
+  });
+
+  it("keeps the maps of earlier partial results of the same request (each sends only its new map)", () => {
+    const model = new FakeModel(compareTraits());
+    const el = mount(model);
+    el.querySelector<HTMLButtonElement>('.aw-target[data-index="0"]')!.click();
+    model.kernelSet("request_seq", 2);
+    model.kernelSet("activity", activity("computing", 2, 1, 3));
+    model.kernelSet("result", compareResult(2, ["a"], { target: 0 }));
+    model.kernelSet("result", { ...compareResult(2, ["b"], { target: 0 }), finished: ["a", "b"] });
+    expect(panels(el).map((p) => p.dataset.state)).toEqual(["done", "done", "queued"]);
+    // The shared extent covers both maps of this request, though the last message carried only "b".
+    expect(Number(panels(el)[0].dataset.extent)).toBe(4);
+    // A map kept from request 1 is not one of request 2's.
+    model.kernelSet("result", { ...compareResult(3, [], { target: 0 }), finished: ["c"] });
+    expect(panels(el)[2].dataset.state).not.toBe("done");
   });
 
   it("never shows a partial result for controls the view has left", () => {

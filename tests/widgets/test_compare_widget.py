@@ -77,10 +77,10 @@ def test_fast_methods_are_published_first_each_at_once(cnn, digit):
     c.target = (c.target + 1) % 10
     assert [r["seq"] for r in published] == [2] * len(FIVE)
     assert [r["complete"] for r in published] == [False] * (len(FIVE) - 1) + [True]
-    counts = [len(r["maps"]) for r in published]
-    assert counts == list(range(1, len(FIVE) + 1))
-    before = [{"maps": {}}, *published[:-1]]
-    order = [next(iter(set(r["maps"]) - set(p["maps"]))) for p, r in zip(before, published, strict=True)]
+    assert [len(r["finished"]) for r in published] == list(range(1, len(FIVE) + 1))
+    # Each partial result sends only its new map; the complete one sends all.
+    assert [len(r["maps"]) for r in published] == [1] * (len(FIVE) - 1) + [len(FIVE)]
+    order = [*(next(iter(r["maps"])) for r in published[:-1]), *(set(FIVE) - set(published[-2]["finished"]))]
     # The order of this request is the previous request's measured time, fastest first.
     assert order == sorted(FIVE, key=lambda name: measured[name])
     # Every partial result answers the same controls: the view's one staleness rule shows them.

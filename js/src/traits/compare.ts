@@ -14,8 +14,13 @@ export interface CompareResult extends ResultBase {
   target: number;
   baseline: string;
   n_steps: number;
-  /** Method name → its `[H, W]` float32 map (the attribution summed over channels). */
+  /**
+   * Method name → its `[H, W]` float32 map (the attribution summed over channels). A partial result carries only
+   * the map finished since the previous one (the view keeps those of the same request); the complete one all.
+   */
   maps: Record<string, BinaryArray>;
+  /** The methods whose map this request has finished so far, in the grid's order. */
+  finished: string[];
   /** Method name → the error of a method that failed (the others still show). */
   errors: Record<string, string>;
   method_ms: Record<string, number>;

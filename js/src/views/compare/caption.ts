@@ -17,7 +17,7 @@ export function createCompareCaption(store: CompareStore): { heading: View<Compa
       footer.textContent = "waiting for the kernel…";
       return;
     }
-    const done = Object.keys(shown.maps).length;
+    const done = (shown.finished ?? Object.keys(shown.maps)).length;
     const what = shown.complete ? `computed in ${Math.round(shown.elapsed_ms)} ms` : `${done} of ${n} maps so far`;
     footer.textContent = `request ${shown.seq} · ${shown.error ? "failed" : what} on the kernel · fast methods first`;
   });

@@ -43,11 +43,14 @@ export function isCurrentResult(store: CompareStore): boolean {
   return store.computeKeys.every((key) => sameControl(controls[key], store.get(key as "target")));
 }
 
-/** A method's status: its map when the result on screen is current, else the newest request's state for it. */
-export function panelStatus(store: CompareStore, method: string): PanelStatus {
+/**
+ * A method's status: its map when the result on screen is current (and the view holds that request's map), else
+ * the newest request's state for it.
+ */
+export function panelStatus(store: CompareStore, method: string, hasMap: (method: string) => boolean): PanelStatus {
   const shown = store.shown;
   const current = isCurrentResult(store);
-  if (current && shown?.maps[method]) return { kind: "done", ms: shown.method_ms[method] ?? null };
+  if (current && hasMap(method)) return { kind: "done", ms: shown?.method_ms[method] ?? null };
   if (current && shown?.errors[method]) return { kind: "error", message: shown.errors[method] };
   const states = store.get("method_states");
   const newest = states && states.seq >= (shown?.seq ?? 0) && states.seq === store.get("request_seq");
@@ -100,6 +103,8 @@ export function createGrid(store: CompareStore): GridView {
   let image: RgbaImage | null = null;
   // The last map each method had on screen: it stays (greyed) while the present request computes that method.
   const kept = new Map<string, Float32Array>();
+  // The request each kept map belongs to: a partial result sends only its new map, the earlier ones stay here.
+  const keptSeq = new Map<string, number>();
   const extents = new Map<string, number>();
   let shared = 0;
 
@@ -133,13 +138,19 @@ export function createGrid(store: CompareStore): GridView {
       const map = decodeHeatmap(packed);
       if (image && (map.height !== image.height || map.width !== image.width)) continue;
       kept.set(method, map.data);
+      keptSeq.set(method, shown!.seq);
     }
+  }
+
+  /** Whether the view holds `method`'s map of the result on screen. */
+  function hasShownMap(method: string): boolean {
+    const shown = store.shown;
+    return shown !== null && keptSeq.get(method) === shown.seq && (shown.finished ?? []).includes(method);
   }
 
   /** The maps the result on screen holds (the scale is taken over these, as the kernel's `scale` is). */
   function shownMaps(): Float32Array[] {
-    const maps = store.shown?.maps ?? {};
-    return panels.filter((p) => maps[p.method] && kept.has(p.method)).map((p) => kept.get(p.method)!);
+    return panels.filter((p) => hasShownMap(p.method)).map((p) => kept.get(p.method)!);
   }
 
   function draw(): void {
@@ -163,7 +174,7 @@ export function createGrid(store: CompareStore): GridView {
 
   function showStatus(): void {
     for (const panel of panels) {
-      const status = panelStatus(store, panel.method);
+      const status = panelStatus(store, panel.method, hasShownMap);
       panel.el.dataset.state = status.kind;
       panel.chip.textContent = statusText(status);
       panel.chip.dataset.kind = status.kind;
