@@ -236,6 +236,11 @@ describe("compare widget", () => {
     expect(Number(pair.querySelector<HTMLElement>('[data-part="difference"]')!.dataset.extent)).toBe(4);
     pair.querySelector<HTMLButtonElement>('[data-control="close-pair"]')!.click();
     expect(pair.hidden).toBe(true);
+    const cell = el.querySelector<HTMLElement>('.aw-cmp-matrix td[data-row="c"][data-col="a"]')!;
+    expect(cell.tabIndex).toBe(0);
+    cell.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    expect(pair.hidden).toBe(false);
+    expect(pair.querySelector(".aw-cmp-label")?.textContent).toBe("A: Method C");
   });
 
   it("shows a method's error in its panel while the others stay", () => {

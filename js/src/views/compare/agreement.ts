@@ -61,10 +61,17 @@ export function createAgreement(store: CompareStore): View<CompareKey> {
       k.blur();
     }
   });
-  disposer.listen(table, "click", (event) => {
-    const cell = (event.target as HTMLElement).closest<HTMLElement>("[data-row]");
+  function openPair(target: EventTarget | null): void {
+    const cell = (target as HTMLElement | null)?.closest<HTMLElement>("[data-row]");
     if (!cell || !table.contains(cell) || cell.dataset.row === cell.dataset.col) return;
     store.setLocal("pair", [cell.dataset.row ?? "", cell.dataset.col ?? ""], (a, b) => a === b || (a !== null && b !== null && a[0] === b[0] && a[1] === b[1]));
+  }
+  disposer.listen(table, "click", (event) => openPair(event.target));
+  // The cells are focusable: Enter or Space opens the pair as a click does.
+  disposer.listen(table, "keydown", (event) => {
+    if (event.key !== "Enter" && event.key !== " ") return;
+    event.preventDefault();
+    openPair(event.target);
   });
 
   function draw(): void {
@@ -95,6 +102,7 @@ export function createAgreement(store: CompareStore): View<CompareKey> {
               "data-row": row,
               "data-col": col,
               "data-value": v === null ? "" : String(v),
+              tabindex: i === j ? undefined : 0,
               title: i === j ? labels.get(row) ?? row : `${labels.get(row) ?? row} vs ${labels.get(col) ?? col}: click to compare`,
             },
             formatAgreement(v),
