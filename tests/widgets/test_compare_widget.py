@@ -216,3 +216,36 @@ def test_maps_travel_as_buffers_and_progress_as_small_json(cnn, digit):
     c.observe(lambda change: sizes.append(len(repr(change["new"]))), "method_states")
     c.target = (c.target + 1) % 10
     assert sizes and max(sizes) < 1500  # per-method progress never carries a map
+
+
+def test_the_first_request_orders_by_estimated_model_evaluations(cnn, digit):
+    from attr_widgets.widgets._compare_methods import compute_order, plan_methods
+
+    plans = plan_methods(("occlusion", "integrated_gradients", "smoothgrad", "saliency", "grad_cam"), cnn)
+    x = digit[None]
+    # 1 pass (saliency, Grad-CAM, in the given order), 25 samples, n_steps + 2 = 52 points, 64 windows + 1.
+    order = [p.name for p in compute_order(plans, {}, x, n_steps=50)]
+    assert order == ["saliency", "grad_cam", "smoothgrad", "integrated_gradients", "occlusion"]
+    assert [p.name for p in compute_order(plans, {}, x, n_steps=10)][2] == "integrated_gradients"
+    # Once measured, time decides; a method never run is placed at the slowest measured rate per evaluation:
+    # here saliency's 3 ms for one pass, so Grad-CAM (one pass) is expected at 3 ms, after saliency (a tie
+    # keeps the given order) and before IG's measured 50 ms.
+    measured = {"occlusion": 1.0, "integrated_gradients": 50.0, "smoothgrad": 2.0, "saliency": 3.0}
+    order = [p.name for p in compute_order(plans, measured, x, n_steps=50)]
+    assert order == ["occlusion", "smoothgrad", "saliency", "grad_cam", "integrated_gradients"]
+    measured["saliency"] = 0.5  # now IG's 50 ms / 52 points is the slowest rate: Grad-CAM ≈ 0.96 ms
+    order = [p.name for p in compute_order(plans, measured, x, n_steps=50)]
+    assert order == ["saliency", "grad_cam", "occlusion", "smoothgrad", "integrated_gradients"]
+
+
+def test_a_request_where_every_method_fails_raises_and_shows_the_error(cnn, digit):
+    model = Switchable(cnn)
+    c = CompareWidget(model, digit, methods=FAST)
+    model.fail = True
+    with pytest.raises(RuntimeError, match="injected failure"):
+        c.target = 2
+    assert c.result["error"].startswith("RuntimeError: injected failure") and c.result["maps"] == {}
+    assert c.attributions == {} and isinstance(c.error, RuntimeError)
+    model.fail = False
+    c.target = 3
+    assert c.error is None and sorted(c.attributions) == sorted(FAST)
