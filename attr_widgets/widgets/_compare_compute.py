@@ -54,6 +54,14 @@ class MethodsRequest(ComputeWidget):
     _method_errors: dict[str, str]
     _shown_seq: int
 
+    _kind: str
+
+    def _to_map(self, values: torch.Tensor) -> np.ndarray:
+        """The values drawn: an image's attribution summed over channels ``[H, W]``; a row's ``[F]``."""
+        if self._kind == "tabular":
+            return values.detach().to("cpu", torch.float64).reshape(-1).to(torch.float32).numpy()
+        return channel_sum(values)
+
     @property
     def method_names(self) -> list[str]:
         """The compared methods, in the grid's order."""
@@ -96,7 +104,7 @@ class MethodsRequest(ComputeWidget):
                 states[plan.name] = {**_state("error"), "error": errors[plan.name]}
             else:
                 attributions[plan.name] = attribution
-                maps[plan.name] = channel_sum(attribution.values)
+                maps[plan.name] = self._to_map(attribution.values)
                 states[plan.name] = {**_state("done"), "done": 1, "total": 1}
             method_ms[plan.name] = (time.perf_counter() - began) * 1000
             states[plan.name]["elapsed_ms"] = method_ms[plan.name]

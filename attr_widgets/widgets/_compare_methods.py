@@ -22,6 +22,14 @@ from attr_widgets.attribution import methods as available_methods
 from ._options import METHOD_LABELS, UNSUPPORTED_BASELINES
 
 DEFAULT_COMPARE_METHODS = ("saliency", "integrated_gradients", "smoothgrad", "grad_cam", "occlusion")
+# One row of a table: no convolution for Grad-CAM, and ablation is occlusion's per-feature form.
+DEFAULT_TABULAR_METHODS = (
+    "saliency",
+    "input_x_gradient",
+    "integrated_gradients",
+    "gradient_shap",
+    "feature_ablation",
+)
 # Layer methods whose values come back input-shaped (upsampled) and so can share the image grid.
 INPUT_SHAPED_LAYER_METHODS = ("grad_cam",)
 # Methods that only make sense on token models.

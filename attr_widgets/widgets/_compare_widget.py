@@ -22,14 +22,21 @@ from torch import nn
 
 from attr_widgets.attribution import Attribution, predict
 
-from ._attribution_widget import _model_failure
+from ._attribution_widget import _is_row, _model_failure
 from ._base import Request, bundle
 from ._classes import check_labels, top_k_entries
 from ._compare_agreement import agreement_matrix, scale_extent
 from ._compare_compute import MethodsRequest
-from ._compare_methods import DEFAULT_COMPARE_METHODS, MethodPlan, baselines_for, plan_methods
+from ._compare_methods import (
+    DEFAULT_COMPARE_METHODS,
+    DEFAULT_TABULAR_METHODS,
+    MethodPlan,
+    baselines_for,
+    plan_methods,
+)
 from ._options import BASELINES, SIGN_MODES, choice_list
 from ._serialize import binary_array, display_rgba
+from ._tabular import check_feature_names, tabular_row
 from ._traits import (
     BinaryArray,
     BoundedFloat,
@@ -57,9 +64,13 @@ class CompareWidget(MethodsRequest):
 
     Args:
         model: a ``torch.nn.Module`` image classifier with at least two classes; never modified.
-        inputs: one image, ``[1, C, H, W]`` or ``[C, H, W]`` (tensor or numpy array).
+        inputs: one image, ``[1, C, H, W]`` or ``[C, H, W]`` (tensor or numpy array); or one row of a
+            table, ``[F]`` or ``[1, F]`` (then each map is drawn as feature bars).
         methods: the methods to compare (names of ``attr_widgets.methods()`` with input-shaped values, and
-            ``grad_cam``).
+            ``grad_cam``); default: saliency, integrated gradients, SmoothGrad, Grad-CAM and occlusion for
+            images; saliency, input × gradient, integrated gradients, GradientSHAP and feature ablation
+            for rows.
+        feature_names: for a row: one name per feature (default "feature 0", ...).
         layer: the layer for Grad-CAM (a dotted module name or the module); default: the last ``Conv2d``.
         method_options: extra options per method,
             e.g. ``{"occlusion": {"sliding_window_shapes": (1, 2, 2)}}``.
@@ -84,7 +95,11 @@ class CompareWidget(MethodsRequest):
     opacity = BoundedFloat(0.85, 0.0, 1.0).tag(sync=True)
     canvas_size = BoundedInt(150, 48, 1024).tag(sync=True)
     # State written by Python only.
+    # "image" (maps over the input) or "tabular" (one row of features: bars).
+    kind = traitlets.Unicode("image").tag(sync=True)
     image = BinaryArray(allow_none=True, default_value=None).tag(sync=True)
+    feature_names = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    feature_values = traitlets.List(traitlets.Float()).tag(sync=True)
     labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
     num_classes = traitlets.Int(0).tag(sync=True)
     top_k = traitlets.List(traitlets.Dict()).tag(sync=True)
@@ -95,7 +110,8 @@ class CompareWidget(MethodsRequest):
         model: nn.Module,
         inputs: torch.Tensor | np.ndarray,
         *,
-        methods: Sequence[str] = DEFAULT_COMPARE_METHODS,
+        methods: Sequence[str] | None = None,
+        feature_names: Sequence[str] | None = None,
         layer: str | nn.Module | None = None,
         method_options: Mapping[str, Mapping[str, Any]] | None = None,
         labels: Sequence[str] | Mapping[int, str] | None = None,
@@ -116,6 +132,10 @@ class CompareWidget(MethodsRequest):
         self._model = model
         self._output = output
         self._internal_batch_size = internal_batch_size
+        tabular = feature_names is not None or _is_row(inputs)
+        self._kind = "tabular" if tabular else "image"
+        if methods is None:
+            methods = DEFAULT_TABULAR_METHODS if tabular else DEFAULT_COMPARE_METHODS
         self._plans: list[MethodPlan] = plan_methods(
             methods, model, layer=layer, method_options=method_options
         )
@@ -128,11 +148,18 @@ class CompareWidget(MethodsRequest):
         self._shown_seq = 1
 
         self._input_dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
-        x: torch.Tensor = ImageTensor().validate(self, inputs)
+        if tabular:
+            x = tabular_row(inputs)
+            x = x.to(self._input_dtype) if self._input_dtype is not None else x
+            self._features = int(x.shape[1])
+            columns = check_feature_names(feature_names, self._features)
+        else:
+            x = ImageTensor().validate(self, inputs)
+            self._features = int(x.shape[2] * x.shape[3])
+            columns = []
         self._x = x
         self._load_predictions(x)
         names = check_labels(labels, self._num_classes)
-        self._features = int(x.shape[2] * x.shape[3])
         if k is None:
             k = max(1, math.ceil(self._features / 10))
         controls = {
@@ -154,7 +181,10 @@ class CompareWidget(MethodsRequest):
         fields, value = self._compute(first, lambda done, total: None)
         self._keep(value)
         super().__init__(
-            image=binary_array(display_rgba(x)),
+            kind=self._kind,
+            image=None if tabular else binary_array(display_rgba(x)),
+            feature_names=columns,
+            feature_values=[float(v) for v in x[0].tolist()] if tabular else [],
             labels=names,
             num_classes=self._num_classes,
             top_k=top_k_entries(self._probs, self._order, names),
@@ -248,9 +278,14 @@ class CompareWidget(MethodsRequest):
             raise reject(
                 self,
                 "k",
-                InvalidValueError(f"k must be between 1 and the number of pixels ({features}), got {k}."),
+                InvalidValueError(
+                    f"k must be between 1 and the number of {self._unit()} ({features}), got {k}."
+                ),
             )
         return k
+
+    def _unit(self) -> str:
+        return "features" if getattr(self, "_kind", "image") == "tabular" else "pixels"
 
     # -- what the recomputation needs
     def _validate_trait(self, name: str, value: Any) -> Any:

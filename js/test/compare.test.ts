@@ -68,7 +68,10 @@ function compareTraits(extra: Partial<CompareWidgetTraits> = {}): CompareWidgetT
     outlier_percent: 0,
     opacity: 0.85,
     canvas_size: 150,
+    kind: "image",
     image: rgba(2, 2),
+    feature_names: [],
+    feature_values: [],
     labels: ["cat", "dog", "fox"],
     num_classes: 3,
     top_k: [
@@ -250,6 +253,48 @@ describe("compare widget", () => {
     expect(c.dataset.state).toBe("error");
     expect(c.querySelector(".aw-cmp-error")?.textContent).toBe("ValueError: window too big");
     expect(panels(el)[0].dataset.state).toBe("done");
+  });
+});
+
+describe("compare widget on a row of features", () => {
+  it("draws each map as bars on the shared extent, and links hover by feature", () => {
+    const rowMaps = (names: string[]) =>
+      Object.fromEntries(names.map((n) => [n, encodeFloat32(new Float32Array(MAPS[n]), [4])]));
+    const model = new FakeModel(
+      compareTraits({
+        kind: "tabular",
+        image: null,
+        feature_names: ["age", "bmi", "<b>x</b>", "bp"],
+        feature_values: [50, 22.5, 1, 120],
+        result: { ...compareResult(1, METHODS), maps: rowMaps(METHODS) },
+      }),
+    );
+    const el = mount(model);
+    const lists = panels(el).map((p) => p.querySelector<HTMLElement>(".aw-cmp-bars")!);
+    expect(lists.every((l) => l !== null)).toBe(true);
+    expect(el.querySelector(".aw-cmp-grid canvas")).toBeNull();
+    // Map "b" = [4, 1, -1, 0.25]: age first; its bar spans the whole half track on the shared extent 4.
+    const first = lists[1].querySelector<HTMLElement>(".aw-bar-row")!;
+    expect(first.dataset.feature).toBe("0");
+    expect(first.querySelector<HTMLElement>(".aw-bar-fill")!.style.width).toBe("50%");
+    // Map "c" is small: on the shared scale its longest bar is short (0.2 / 4 of the half track).
+    expect(parseFloat(lists[2].querySelector<HTMLElement>(".aw-bar-fill")!.style.width)).toBeCloseTo(2.5, 5);
+    expect(lists[0].querySelector(".aw-bar-name")?.textContent).toBe("bmi"); // map "a": |-2| is largest
+    expect([...lists[0].querySelectorAll(".aw-bar-name")].map((n) => n.textContent)).toContain("<b>x</b>");
+    const bmi = lists[0].querySelector<HTMLElement>('[data-feature="1"] .aw-bar-name')!;
+    bmi.dispatchEvent(new MouseEvent("pointermove", { bubbles: true }));
+    for (const list of lists) {
+      const marked = [...list.querySelectorAll<HTMLElement>(".aw-bar-row.aw-hover")].map((r) => r.dataset.feature);
+      expect(marked).toEqual(["1"]);
+    }
+    expect(el.querySelector(".aw-cmp-readout-title")?.textContent).toBe("feature bmi = 22.5");
+    expect([...el.querySelectorAll(".aw-cmp-readout-value")].map((v) => v.textContent)).toEqual(["-2", "+1", "+0.2"]);
+    el.querySelector<HTMLElement>('.aw-cmp-matrix td[data-row="a"][data-col="b"]')!.click();
+    const pair = el.querySelector<HTMLElement>(".aw-cmp-pair")!;
+    expect(pair.hidden).toBe(false);
+    const diffRows = pair.querySelectorAll('[data-part="difference"] .aw-bar-row');
+    expect(diffRows.length).toBe(4); // A − B = [-3, -3, 1.5, -0.25]
+    expect(pair.querySelector('[data-part="difference"] .aw-bar-row .aw-bar-score')?.textContent).toBe("-3");
   });
 });
 

@@ -249,3 +249,37 @@ def test_a_request_where_every_method_fails_raises_and_shows_the_error(cnn, digi
     model.fail = False
     c.target = 3
     assert c.error is None and sorted(c.attributions) == sorted(FAST)
+
+
+def test_a_row_of_features_compares_as_bars_with_the_same_measures():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))
+    from tabular_model import tabular_mlp
+
+    torch.manual_seed(0)
+    mlp = tabular_mlp(features=12, hidden=8).eval()
+    row = torch.randn(12)
+    names = [f"f{i}" for i in range(12)]
+    c = CompareWidget(mlp, row, feature_names=names, outlier_percent=0.0)
+    assert c.kind == "tabular" and c.image is None and c.feature_names == names
+    assert c.feature_values == pytest.approx(row.tolist())
+    assert c.method_names == [
+        "saliency",
+        "input_x_gradient",
+        "integrated_gradients",
+        "gradient_shap",
+        "feature_ablation",
+    ]
+    for name in c.method_names:
+        expected = attribute(mlp, row[None], method=name, target=c.target, cache=False).values[0]
+        np.testing.assert_allclose(c.maps[name], expected.numpy(), rtol=1e-5, atol=1e-7)
+    assert c.scale == pytest.approx(max(float(np.abs(m).max()) for m in c.maps.values()))
+    a, b = c.maps["saliency"], c.maps["feature_ablation"]
+    assert c.agreement["spearman"][0][4] == pytest.approx(spearmanr(np.abs(a), np.abs(b)).statistic)
+    assert c.k == 2  # a tenth of the features, rounded up
+    with pytest.raises(ValueError, match=r"number of features \(12\)"):
+        c.k = 13
+    with pytest.raises(ValueError, match="no Conv2d to default to"):
+        CompareWidget(mlp, row, methods=("grad_cam",))

@@ -64,7 +64,11 @@ export interface CompareWidgetTraits extends ComputeTraits<CompareResult>, Class
   opacity: number;
   canvas_size: number;
   // state written by Python only
+  /** "image": maps over the input; "tabular": one row of features, each map drawn as feature bars. */
+  kind: "image" | "tabular";
   image: BinaryArray | null;
+  feature_names: string[];
+  feature_values: number[];
   labels: string[];
   num_classes: number;
   top_k: Prediction[];
@@ -83,7 +87,10 @@ export const COMPARE_KEYS: TraitKeys<Omit<CompareWidgetTraits, keyof ComputeTrai
   outlier_percent: true,
   opacity: true,
   canvas_size: true,
+  kind: true,
   image: true,
+  feature_names: true,
+  feature_values: true,
   labels: true,
   num_classes: true,
   top_k: true,
@@ -92,7 +99,7 @@ export const COMPARE_KEYS: TraitKeys<Omit<CompareWidgetTraits, keyof ComputeTrai
   agreement_state: true,
 };
 
-/** The pixel under the pointer in any of the maps (every map marks it), or null. */
+/** The pixel (x, y) under the pointer in any of the maps (every map marks it), or null; a feature is (index, 0). */
 export interface PixelHover {
   x: number;
   y: number;

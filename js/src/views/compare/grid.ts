@@ -5,17 +5,21 @@
  * greyed, until the present request's map for that method arrives; hovering a pixel marks it in every map.
  */
 import { decodeHeatmap, decodeRgba, type RgbaImage } from "../../core/codecs";
-import { formatValue, scaleExtent, sharedExtent } from "../../core/colorscale";
+import { formatValue, scaleExtent, sharedExtent, type SignMode } from "../../core/colorscale";
 import { Disposer, h } from "../../core/dom";
 import { sameControl } from "../../core/store";
 import type { View } from "../../core/view";
 import type { CompareKey, CompareStore, MethodState, PixelHover } from "../../traits/compare";
+import { barElements, barRows } from "../bars";
 import { createHeatmapCanvas, type HeatmapCanvas } from "../heatmap";
 import type { ScaleSource } from "../legend";
 
 const REDRAW_KEYS: CompareKey[] = [
   "image", "shown", "opacity", "sign_mode", "outlier_percent", "canvas_size", "shared_scale", "options",
+  "feature_names", "feature_values",
 ];
+/** Bars per map for a row of features: the largest by |attribution|, the rest folded into one row. */
+export const BARS_PER_MAP = 8;
 
 /** What a panel shows for its method, from the result on screen and the newest request's states. */
 export type PanelStatus =
@@ -87,7 +91,10 @@ function statusText(status: PanelStatus): string {
 interface Panel {
   method: string;
   el: HTMLElement;
-  painter: HeatmapCanvas;
+  /** The map's box: the canvas frame of an image, the bar list of a row. */
+  frame: HTMLElement;
+  painter: HeatmapCanvas | null;
+  bars: HTMLElement | null;
   chip: HTMLElement;
   fill: HTMLElement;
   bar: HTMLElement;
@@ -109,8 +116,12 @@ export function createGrid(store: CompareStore): GridView {
   let shared = 0;
 
   function build(): void {
+    const tabular = store.get("kind") === "tabular";
+    el.classList.toggle("aw-cmp-tabular", tabular);
     panels = store.get("options").methods.map((m) => {
-      const painter = createHeatmapCanvas(`${m.label}: attribution map`);
+      const painter = tabular ? null : createHeatmapCanvas(`${m.label}: attribution map`);
+      const bars = tabular ? h("div", { class: "aw-bar-list aw-cmp-bars", role: "list", "aria-label": `${m.label}: features by attribution` }) : null;
+      const frame = painter?.frame ?? bars!;
       const chip = h("span", { class: "aw-cmp-chip" });
       const fill = h("span", { class: "aw-progress-fill" });
       const bar = h("span", { class: "aw-progress aw-cmp-progress", role: "progressbar" }, fill);
@@ -119,13 +130,15 @@ export function createGrid(store: CompareStore): GridView {
       const title = m.detail ? `${m.label} (${m.detail})` : m.label;
       const head = h("div", { class: "aw-cmp-head" }, h("span", { class: "aw-cmp-label", title }, m.label));
       const foot = h("div", { class: "aw-cmp-foot" }, chip, note);
-      const panelEl = h("div", { class: "aw-cmp-panel", role: "listitem", "data-method": m.value }, head, painter.frame, bar, foot, error);
-      disposer.listen(painter.canvas, "pointermove", (event) => {
-        const p = painter.pixelAt(event);
-        store.setLocal("hover", p, samePixel);
-      });
-      disposer.listen(painter.canvas, "pointerleave", () => store.setLocal("hover", null, samePixel));
-      return { method: m.value, el: panelEl, painter, chip, fill, bar, note, error, detail: m.detail ?? "" };
+      const panelEl = h("div", { class: "aw-cmp-panel", role: "listitem", "data-method": m.value }, head, frame, bar, foot, error);
+      if (painter) {
+        disposer.listen(painter.canvas, "pointermove", (event) => store.setLocal("hover", painter.pixelAt(event), samePixel));
+        disposer.listen(painter.canvas, "pointerleave", () => store.setLocal("hover", null, samePixel));
+      } else {
+        disposer.listen(frame, "pointermove", (event) => store.setLocal("hover", featureAt(event.target), samePixel));
+        disposer.listen(frame, "pointerleave", () => store.setLocal("hover", null, samePixel));
+      }
+      return { method: m.value, el: panelEl, frame, painter, bars, chip, fill, bar, note, error, detail: m.detail ?? "" };
     });
     el.replaceChildren(...panels.map((p) => p.el));
   }
@@ -134,9 +147,12 @@ export function createGrid(store: CompareStore): GridView {
     const img = store.get("image");
     image = img ? decodeRgba(img) : null;
     const shown = store.shown;
+    const features = store.get("feature_names").length;
     for (const [method, packed] of Object.entries(shown?.maps ?? {})) {
-      const map = decodeHeatmap(packed);
+      // A row's map is [F]: decoded as one line of F values.
+      const map = decodeHeatmap(packed.shape.length === 1 ? { ...packed, shape: [1, packed.shape[0]] } : packed);
       if (image && (map.height !== image.height || map.width !== image.width)) continue;
+      if (!image && map.width !== features) continue;
       kept.set(method, map.data);
       keptSeq.set(method, shown!.seq);
     }
@@ -154,7 +170,7 @@ export function createGrid(store: CompareStore): GridView {
   }
 
   function draw(): void {
-    if (!image) return;
+    if (!image && store.get("kind") !== "tabular") return;
     const mode = store.get("sign_mode");
     const outlier = store.get("outlier_percent");
     const own = !store.get("shared_scale");
@@ -164,9 +180,13 @@ export function createGrid(store: CompareStore): GridView {
       const map = kept.get(panel.method) ?? null;
       const extent = map === null ? 0 : own ? scaleExtent(map, mode, outlier) : shared;
       extents.set(panel.method, extent);
-      panel.painter.paint(image, map, mode, extent, store.get("opacity"), store.get("canvas_size"));
+      if (panel.painter && image) {
+        panel.painter.paint(image, map, mode, extent, store.get("opacity"), store.get("canvas_size"));
+        panel.el.style.width = `${panel.painter.canvas.style.width}`;
+      } else if (panel.bars) {
+        drawBars(panel.bars, map, mode, extent);
+      }
       panel.el.dataset.extent = String(extent);
-      panel.el.style.width = `${panel.painter.canvas.style.width}`;
       const scale = own && map ? `±${formatValue(extent)}` : "";
       panel.note.textContent = [panel.detail, scale].filter(Boolean).join(" · ");
     }
@@ -181,7 +201,7 @@ export function createGrid(store: CompareStore): GridView {
       const running = status.kind === "computing" && status.total > 0;
       panel.bar.hidden = !running;
       panel.fill.style.width = running ? `${Math.round((100 * status.done) / status.total)}%` : "0%";
-      panel.painter.frame.classList.toggle("aw-stale", status.kind !== "done");
+      panel.frame.classList.toggle("aw-stale", status.kind !== "done");
       panel.error.hidden = status.kind !== "error";
       panel.error.textContent = status.kind === "error" ? status.message : "";
     }
@@ -189,7 +209,21 @@ export function createGrid(store: CompareStore): GridView {
 
   function showHover(): void {
     const hover = store.local("hover");
-    for (const panel of panels) panel.painter.mark(hover);
+    for (const panel of panels) {
+      panel.painter?.mark(hover);
+      if (panel.bars) markFeature(panel.bars, hover === null ? null : hover.x);
+    }
+  }
+
+  /** One map as feature bars, lengths on the map's colour extent (the shared one: equal lengths, equal values). */
+  function drawBars(list: HTMLElement, map: Float32Array | null, mode: SignMode, extent: number): void {
+    list.classList.toggle("aw-bar-signed", mode === "signed");
+    if (map === null) {
+      list.replaceChildren();
+      return;
+    }
+    const rows = barRows(store.get("feature_names"), store.get("feature_values"), map, BARS_PER_MAP);
+    list.replaceChildren(...barElements(rows, mode, extent, extent));
   }
 
   function update(changed: Set<CompareKey>): void {
@@ -199,7 +233,7 @@ export function createGrid(store: CompareStore): GridView {
     if (["shown", "method_states", "request_seq", "activity", "busy", "options"].some((k) => changed.has(k as CompareKey))) {
       showStatus();
     }
-    if (changed.has("hover") || changed.has("options")) showHover();
+    if (changed.has("hover") || REDRAW_KEYS.some((k) => changed.has(k))) showHover();
     el.dataset.extent = String(shared);
   }
 
@@ -213,9 +247,28 @@ export function createGrid(store: CompareStore): GridView {
     note: () => (store.get("shared_scale") ? "one scale for every map" : "each map on its own scale (under it)"),
     mapOf: (method) => kept.get(method) ?? null,
     extentOf: (method) => extents.get(method) ?? 0,
-    shape: () => (image ? { height: image.height, width: image.width } : null),
+    shape: () =>
+      image
+        ? { height: image.height, width: image.width }
+        : store.get("kind") === "tabular"
+          ? { height: 1, width: store.get("feature_names").length }
+          : null,
     image: () => image,
   };
+}
+
+/** The feature of the bar row under the pointer (the fold row is no feature). */
+export function featureAt(target: EventTarget | null): PixelHover | null {
+  const row = (target as HTMLElement | null)?.closest?.<HTMLElement>("[data-feature]");
+  const index = row ? Number(row.dataset.feature) : -1;
+  return index >= 0 ? { x: index, y: 0 } : null;
+}
+
+/** Mark the bar row of `feature` (linked hover), wherever it ranks in this map. */
+export function markFeature(list: HTMLElement, feature: number | null): void {
+  for (const row of list.querySelectorAll<HTMLElement>("[data-feature]")) {
+    row.classList.toggle("aw-hover", feature !== null && row.dataset.feature === String(feature));
+  }
 }
 
 function samePixel(a: PixelHover | null, b: PixelHover | null): boolean {

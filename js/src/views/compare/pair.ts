@@ -7,8 +7,9 @@ import { formatValue, scaleExtent } from "../../core/colorscale";
 import { Disposer, h } from "../../core/dom";
 import type { View } from "../../core/view";
 import type { CompareKey, CompareStore } from "../../traits/compare";
+import { barElements, barRows } from "../bars";
 import { createHeatmapCanvas } from "../heatmap";
-import type { GridView } from "./grid";
+import { BARS_PER_MAP, featureAt, markFeature, type GridView } from "./grid";
 
 const PAIR_SIZE = 136;
 
@@ -29,8 +30,11 @@ export function createPair(store: CompareStore, grid: GridView): View<CompareKey
   const notes = [h("div", { class: "aw-cmp-note" }), h("div", { class: "aw-cmp-note" }), h("div", { class: "aw-cmp-note" })];
   const close = h("button", { type: "button", class: "aw-cancel", "data-control": "close-pair", title: "Close the pair" }, "Close");
   const swap = h("button", { type: "button", class: "aw-cancel", "data-control": "swap-pair", title: "Swap A and B" }, "Swap");
+  // A row of features: three bar lists instead of the canvases.
+  const lists = [0, 1, 2].map(() => h("div", { class: "aw-bar-list aw-cmp-bars", role: "list" }));
+  const tabular = () => store.get("kind") === "tabular";
   const panels = [left, right, diff].map((c, i) =>
-    h("div", { class: "aw-cmp-panel", "data-part": ["a", "b", "difference"][i] }, labels[i], c.frame, notes[i]),
+    h("div", { class: "aw-cmp-panel", "data-part": ["a", "b", "difference"][i] }, labels[i], c.frame, lists[i], notes[i]),
   );
   const caption = h("div", { class: "aw-legend-caption" });
   const el = h(
@@ -46,6 +50,10 @@ export function createPair(store: CompareStore, grid: GridView): View<CompareKey
     const pair = store.local("pair");
     if (pair) store.setLocal("pair", [pair[1], pair[0]]);
   });
+  for (const list of lists) {
+    disposer.listen(list, "pointermove", (event) => store.setLocal("hover", featureAt(event.target), (a, b) => a === b || (a !== null && b !== null && a.x === b.x)));
+    disposer.listen(list, "pointerleave", () => store.setLocal("hover", null));
+  }
   for (const c of [left, right, diff]) {
     disposer.listen(c.canvas, "pointermove", (event) => store.setLocal("hover", c.pixelAt(event), (a, b) => a === b || (a !== null && b !== null && a.x === b.x && a.y === b.y)));
     disposer.listen(c.canvas, "pointerleave", () => store.setLocal("hover", null));
@@ -56,8 +64,8 @@ export function createPair(store: CompareStore, grid: GridView): View<CompareKey
     const image = grid.image();
     const a = pair ? grid.mapOf(pair[0]) : null;
     const b = pair ? grid.mapOf(pair[1]) : null;
-    el.hidden = pair === null || image === null;
-    if (pair === null || image === null) return;
+    el.hidden = pair === null || (image === null && !tabular());
+    if (pair === null) return;
     const name = (m: string) => store.get("options").methods.find((o) => o.value === m)?.label ?? m;
     const mode = store.get("sign_mode");
     // Three maps fit beside the matrix at this size.
@@ -65,9 +73,25 @@ export function createPair(store: CompareStore, grid: GridView): View<CompareKey
     const opacity = store.get("opacity");
     const d = a && b ? difference(a, b) : null;
     const dExtent = d === null ? 0 : store.get("shared_scale") ? grid.extent() : scaleExtent(d, "signed", store.get("outlier_percent"));
-    left.paint(image, a, mode, grid.extentOf(pair[0]), opacity, size);
-    right.paint(image, b, mode, grid.extentOf(pair[1]), opacity, size);
-    diff.paint(image, d, "signed", dExtent, opacity, size);
+    for (const [i, c] of [left, right, diff].entries()) {
+      c.frame.hidden = tabular();
+      lists[i].hidden = !tabular();
+    }
+    if (image) {
+      left.paint(image, a, mode, grid.extentOf(pair[0]), opacity, size);
+      right.paint(image, b, mode, grid.extentOf(pair[1]), opacity, size);
+      diff.paint(image, d, "signed", dExtent, opacity, size);
+    } else if (tabular()) {
+      const names = store.get("feature_names");
+      const values = store.get("feature_values");
+      const bars = (list: HTMLElement, map: Float32Array | null, m: typeof mode, extent: number) => {
+        list.classList.toggle("aw-bar-signed", m === "signed");
+        list.replaceChildren(...(map ? barElements(barRows(names, values, map, BARS_PER_MAP), m, extent, extent) : []));
+      };
+      bars(lists[0], a, mode, grid.extentOf(pair[0]));
+      bars(lists[1], b, mode, grid.extentOf(pair[1]));
+      bars(lists[2], d, "signed", dExtent);
+    }
     labels[0].textContent = `A: ${name(pair[0])}`;
     labels[1].textContent = `B: ${name(pair[1])}`;
     labels[2].textContent = "A − B";
@@ -76,12 +100,13 @@ export function createPair(store: CompareStore, grid: GridView): View<CompareKey
     notes[2].textContent = d ? `${store.get("shared_scale") ? "shared" : "own"} scale ±${formatValue(dExtent)}` : "";
     caption.textContent = d ? "A − B: red where A gives more attribution, blue where B does" : "";
     panels[2].dataset.extent = String(dExtent);
-    for (const [i, c] of [left, right, diff].entries()) panels[i].style.width = c.canvas.style.width;
+    for (const [i, c] of [left, right, diff].entries()) panels[i].style.width = tabular() ? "" : c.canvas.style.width;
   }
 
   function showHover(): void {
     const hover = store.local("hover");
-    for (const c of [left, right, diff]) c.mark(hover);
+    for (const c of [left, right, diff]) c.mark(tabular() ? null : hover);
+    for (const list of lists) markFeature(list, hover === null ? null : hover.x);
   }
 
   function update(changed: Set<CompareKey>): void {

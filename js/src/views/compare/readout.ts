@@ -11,12 +11,13 @@ export function createHoverReadout(store: CompareStore, grid: GridView): View<Co
   const el = h("div", { class: "aw-cmp-readout", "aria-live": "polite" }, title, list);
 
   function update(changed: Set<CompareKey>): void {
-    if (!changed.has("hover") && !changed.has("shown") && !changed.has("options")) return;
+    if (!changed.has("hover") && !changed.has("shown") && !changed.has("options") && !changed.has("kind")) return;
     const hover = store.local("hover");
     const shape = grid.shape();
     el.classList.toggle("aw-readout-active", hover !== null);
     if (hover === null || shape === null) {
-      title.textContent = "hover over a map: the pixel is marked in every map, with each method's value";
+      const what = store.get("kind") === "tabular" ? "a feature" : "the pixel";
+      title.textContent = `hover over a map: ${what} is marked in every map, with each method's value`;
       list.replaceChildren();
       delete el.dataset.x;
       delete el.dataset.y;
@@ -24,7 +25,10 @@ export function createHoverReadout(store: CompareStore, grid: GridView): View<Co
     }
     el.dataset.x = String(hover.x);
     el.dataset.y = String(hover.y);
-    title.textContent = `pixel (${hover.x}, ${hover.y})`;
+    title.textContent =
+      store.get("kind") === "tabular"
+        ? `feature ${store.get("feature_names")[hover.x] ?? hover.x} = ${formatValue(store.get("feature_values")[hover.x] ?? NaN)}`
+        : `pixel (${hover.x}, ${hover.y})`;
     list.replaceChildren(
       ...store.get("options").methods.map((m) => {
         const map = grid.mapOf(m.value);
