@@ -193,3 +193,40 @@ def test_a_slow_method_shows_progress_while_the_fast_ones_are_drawn(nb):
     )
     done = kernel_json(nb, f"sorted(w_{tag}.attributions)")
     assert done == sorted(METHODS)
+
+
+def test_a_row_of_features_compares_as_bars_with_linked_hover(nb):
+    tag = "cmp_tabular"
+    code = (
+        "from tabular_model import train_tabular_mlp\n"
+        "from attr_widgets.widgets import CompareWidget\n"
+        "cmp_tab_mlp, cmp_tab_names, cmp_tab_train, cmp_tab_test = train_tabular_mlp()\n"
+        f"w_{tag} = CompareWidget(cmp_tab_mlp, cmp_tab_test[0], feature_names=cmp_tab_names)\n"
+        f"w_{tag}"
+    )
+    root = show(nb, tag, code)
+    methods = kernel_json(nb, f"w_{tag}.method_names")
+    panels = root.locator(".aw-cmp-grid .aw-cmp-panel")
+    assert panels.count() == len(methods) == 5
+    assert root.locator(".aw-cmp-grid canvas").count() == 0
+    for i in range(5):
+        assert panels.nth(i).locator(".aw-bar-row").count() == 9  # the top 8 and "the other 22 features"
+    # Each map's first bar is its largest |attribution|, as the kernel has it.
+    top = kernel_json(
+        nb, f"{{m: w_{tag}.feature_names[int(abs(v).argmax())] for m, v in w_{tag}.maps.items()}}"
+    )
+    for i, method in enumerate(methods):
+        assert panels.nth(i).locator(".aw-bar-name").first.inner_text() == top[method]
+    # Hover the first bar of the first map: the same feature is marked in every map that shows it.
+    feature = panels.nth(0).locator(".aw-bar-row").first.get_attribute("data-feature")
+    panels.nth(0).locator(".aw-bar-name").first.hover()
+    marked = root.locator(".aw-cmp-grid .aw-bar-row.aw-hover")
+    assert marked.count() >= 1
+    assert set(marked.evaluate_all("(rows) => rows.map((r) => r.dataset.feature)")) == {feature}
+    name = kernel_json(nb, f"w_{tag}.feature_names[{feature}]")
+    assert root.locator(".aw-cmp-readout-title").inner_text().startswith(f"feature {name} = ")
+    extents = [float(panels.nth(i).get_attribute("data-extent")) for i in range(5)]
+    assert extents == pytest.approx([kernel_json(nb, f"w_{tag}.scale")] * 5)
+    root.scroll_into_view_if_needed()
+    panels.nth(0).locator(".aw-bar-name").first.hover()  # again: scrolling may have moved the pointer off
+    save_screenshot(root, f"{nb.app}-compare-tabular")
