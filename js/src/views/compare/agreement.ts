@@ -14,10 +14,11 @@ const METRICS = [
   { value: "topk", label: "Top-k agreement" },
 ];
 
-const CAPTIONS: Record<AgreementMetric, string> = {
-  spearman: "Spearman's ρ between the rankings of |attribution| per pixel (1: same order, 0: unrelated)",
-  topk: "fraction of the k pixels with the largest |attribution| that both maps share",
-};
+function captionText(metric: AgreementMetric, unit: string): string {
+  return metric === "spearman"
+    ? `Spearman's ρ between the rankings of |attribution| per ${unit} (1: same order, 0: unrelated)`
+    : `fraction of the k ${unit}s with the largest |attribution| that both maps share`;
+}
 
 /** A cell's background: the diverging scale for ρ in [-1, 1], its positive half for fractions in [0, 1]. */
 export function cellColour(value: number | null): string {
@@ -36,7 +37,8 @@ export function createAgreement(store: CompareStore): View<CompareKey> {
   const metric = segmented("agreement_metric", (v) => store.setLocal("metric", v as AgreementMetric), disposer);
   metric.setChoices(METRICS);
   const k = h("input", { type: "number", class: "aw-number", min: 1, step: 1, "data-control": "k", "aria-label": "k (top features)" });
-  const kLabel = h("label", { class: "aw-other" }, h("span", {}, "k ="), k, h("span", { class: "aw-other-label" }, "pixels"));
+  const kUnit = h("span", { class: "aw-other-label" }, "pixels");
+  const kLabel = h("label", { class: "aw-other" }, h("span", {}, "k ="), k, kUnit);
   const table = h("table", { class: "aw-cmp-matrix", "data-control": "agreement" });
   const caption = h("div", { class: "aw-legend-caption aw-cmp-matrix-caption" });
   const empty = h("div", { class: "aw-cmp-note" });
@@ -116,12 +118,14 @@ export function createAgreement(store: CompareStore): View<CompareKey> {
     table.classList.toggle("aw-stale", !ready || store.busy);
     empty.hidden = Boolean(ready);
     empty.textContent = ready ? "" : "waiting for the maps…";
-    caption.textContent = which === "topk" ? `${CAPTIONS.topk} (k = ${agreement?.k ?? store.get("k")})` : CAPTIONS.spearman;
+    const unit = store.get("kind") === "tabular" ? "feature" : "pixel";
+    kUnit.textContent = `${unit}s`;
+    caption.textContent = which === "topk" ? `${captionText(which, unit)} (k = ${agreement?.k ?? store.get("k")})` : captionText(which, unit);
   }
 
   function update(changed: Set<CompareKey>): void {
     if (changed.has("k") && document.activeElement !== k) k.value = String(store.get("k"));
-    if (["agreement_state", "shown", "metric", "pair", "options", "busy", "k"].some((key) => changed.has(key as CompareKey))) draw();
+    if (["agreement_state", "shown", "metric", "pair", "options", "busy", "k", "kind"].some((key) => changed.has(key as CompareKey))) draw();
   }
 
   return { el, update, dispose: () => disposer.dispose() };
