@@ -3,7 +3,8 @@
 The torch-only libraries (``attr_widgets.attribution``, ``attr_widgets.projection``,
 ``attr_widgets.xdnn``) import no widget code; the widgets (``attr_widgets.widgets``) hold traits and
 call into them. ``import attr_widgets`` does not import the widgets (nor ipywidgets/anywidget):
-``attr_widgets.AttributionWidget`` (or ``DirectionsWidget``) loads them on first access (PEP 562).
+``attr_widgets.AttributionWidget`` (or ``CompareWidget``, ``DirectionsWidget``) loads them on first access
+(PEP 562).
 """
 
 import typing
@@ -14,6 +15,7 @@ from attr_widgets.attribution.xdnn import is_homogeneous, to_xdnn
 if typing.TYPE_CHECKING:
     from attr_widgets.widgets import (
         AttributionWidget,
+        CompareWidget,
         DirectionsWidget,
         TabularAttributionWidget,
         TextAttributionWidget,
@@ -24,6 +26,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Attribution",
     "AttributionWidget",
+    "CompareWidget",
     "TabularAttributionWidget",
     "TextAttributionWidget",
     "DirectionsWidget",
@@ -40,6 +43,7 @@ __all__ = [
 # Names resolved on first access, so that the torch-only libraries load without the widget stack.
 _LAZY = {
     "AttributionWidget": "attr_widgets.widgets",
+    "CompareWidget": "attr_widgets.widgets",
     "DirectionsWidget": "attr_widgets.widgets",
     "TabularAttributionWidget": "attr_widgets.widgets",
     "TextAttributionWidget": "attr_widgets.widgets",

@@ -21,6 +21,10 @@ export interface MethodChoice extends Choice {
   completeness: boolean;
   /** How the method's values become one number per token (text widgets; shown under the legend). */
   reduction?: string;
+  /** A short name for tight places (the compare widget's matrix headers). */
+  short?: string;
+  /** A setting worth showing next to the name (the compare widget: Grad-CAM's layer). */
+  detail?: string;
 }
 
 /** Static choices for the selectors, sent once. */

@@ -52,6 +52,43 @@ export function barColour(mode: SignMode, score: number, extent: number): string
   return `rgb(${Math.round(r)}, ${Math.round(g)}, ${Math.round(b)})`;
 }
 
+/**
+ * The rows as elements (name, the feature's value, the bar, the attribution): bar lengths are |score| / `lengthScale`
+ * (clipped at the full track), coloured on the scale of `mode` with `extent`. The tabular widget scales to its longest
+ * row; the compare widget to the shared extent, so equal lengths mean equal values across maps.
+ */
+export function barElements(rows: BarRow[], mode: SignMode, extent: number, lengthScale: number): HTMLElement[] {
+  const signed = mode === "signed";
+  return rows.map((row) => {
+    const name = h("span", { class: "aw-bar-name" });
+    name.textContent = row.name;
+    name.title = row.name;
+    const value = h("span", { class: "aw-bar-value" }, row.value === null ? "" : formatValue(row.value));
+    const bar = h("span", { class: "aw-bar-fill" });
+    const share = lengthScale > 0 ? Math.min(1, Math.abs(row.score) / lengthScale) : 0;
+    // Signed: half the track on each side of zero; absolute: the whole track from the left.
+    const width = (signed ? 50 : 100) * share;
+    bar.style.width = `${width}%`;
+    bar.style.left = signed ? (row.score < 0 ? `${50 - width}%` : "50%") : "0%";
+    bar.style.background = barColour(mode, row.score, extent);
+    const sign = row.score > 0 && signed ? "+" : "";
+    const score = h("span", { class: "aw-bar-score" }, `${sign}${formatValue(signed ? row.score : Math.abs(row.score))}`);
+    return h(
+      "div",
+      {
+        class: row.index < 0 ? "aw-bar-row aw-bar-fold" : "aw-bar-row",
+        role: "listitem",
+        "data-feature": row.index,
+        "data-score": String(row.score),
+        title: row.index < 0 ? `${row.count} features with smaller |attribution|, summed` : "",
+      },
+      h("span", { class: "aw-bar-label" }, name, value),
+      h("span", { class: "aw-bar-track" }, bar),
+      score,
+    );
+  });
+}
+
 export interface BarsView extends View<TabularKey> {
   extent(): number;
   hasHeatmap(): boolean;
@@ -111,38 +148,7 @@ export function createBars(store: TabularStore): BarsView {
       h("span", {}, ""),
       h("span", { class: "aw-bar-score" }, "attribution"),
     );
-    body.replaceChildren(
-      heads,
-      ...rows.map((row) => {
-        const name = h("span", { class: "aw-bar-name" });
-        name.textContent = row.name;
-        name.title = row.name;
-        const value = h("span", { class: "aw-bar-value" }, row.value === null ? "" : formatValue(row.value));
-        const bar = h("span", { class: "aw-bar-fill" });
-        const share = longest > 0 ? Math.abs(row.score) / longest : 0;
-        // Signed: half the track on each side of zero; absolute: the whole track from the left.
-        const width = (signed ? 50 : 100) * share;
-        bar.style.width = `${width}%`;
-        bar.style.left = signed ? (row.score < 0 ? `${50 - width}%` : "50%") : "0%";
-        bar.style.background = barColour(mode, row.score, extent);
-        const sign = row.score > 0 && signed ? "+" : "";
-        const score = h("span", { class: "aw-bar-score" }, `${sign}${formatValue(signed ? row.score : Math.abs(row.score))}`);
-        const item = h(
-          "div",
-          {
-            class: row.index < 0 ? "aw-bar-row aw-bar-fold" : "aw-bar-row",
-            role: "listitem",
-            "data-feature": row.index,
-            "data-score": String(row.score),
-            title: row.index < 0 ? `${row.count} features with smaller |attribution|, summed` : "",
-          },
-          h("span", { class: "aw-bar-label" }, name, value),
-          h("span", { class: "aw-bar-track" }, bar),
-          score,
-        );
-        return item;
-      }),
-    );
+    body.replaceChildren(heads, ...barElements(rows, mode, extent, longest));
   }
 
   function update(changed: Set<TabularKey>): void {

@@ -7,14 +7,14 @@ import type { SignMode } from "../core/colorscale";
 
 export type ControlsView = View<MethodKey>;
 
-function field(label: string, control: HTMLElement, extra?: HTMLElement): HTMLElement {
+export function field(label: string, control: HTMLElement, extra?: HTMLElement): HTMLElement {
   const head = h("div", { class: "aw-field-head" }, h("span", { class: "aw-field-label" }, label));
   if (extra) head.append(extra);
   return h("div", { class: "aw-field" }, head, control);
 }
 
 /** A row of toggle buttons, one per choice. */
-function segmented(name: string, onPick: (value: string) => void, disposer: Disposer) {
+export function segmented(name: string, onPick: (value: string) => void, disposer: Disposer) {
   const el = h("div", { class: "aw-segmented", role: "radiogroup", "aria-label": name, "data-control": name });
   let buttons: HTMLButtonElement[] = [];
   disposer.listen(el, "click", (event) => {

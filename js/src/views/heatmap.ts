@@ -3,7 +3,7 @@
  * as 8×8 digits stay blocky instead of blurry), plus the hover readout of the value under the pointer.
  */
 import { decodeHeatmap, decodeRgba, type Float32Image, type RgbaImage } from "../core/codecs";
-import { composite, formatValue, scaleExtent } from "../core/colorscale";
+import { composite, formatValue, scaleExtent, type SignMode } from "../core/colorscale";
 import { Disposer, h } from "../core/dom";
 import type { View } from "../core/view";
 import type { AttributionKey, AttributionStore, Hover } from "../traits/attribution";
@@ -27,15 +27,96 @@ export function displaySize(height: number, width: number, size: number): { heig
   return { height: Math.round(height * scale), width: Math.round(width * scale) };
 }
 
-export function createHeatmap(store: AttributionStore): HeatmapView {
-  const disposer = new Disposer();
-  const canvas = h("canvas", { class: "aw-canvas", "aria-label": "input image with attribution heatmap" });
-  const readout = h("div", { class: "aw-readout", "aria-live": "polite" }, "hover over the image to read values");
-  const frame = h("div", { class: "aw-frame" }, canvas);
-  const el = h("div", { class: "aw-heatmap" }, frame, readout);
+/** The pixel grid a canvas shows, and the pixel under a pointer event. */
+export interface HeatmapCanvas {
+  /** The framed canvas (`.aw-frame`), where a view puts it. */
+  frame: HTMLElement;
+  canvas: HTMLCanvasElement;
+  /** Composite `heatmap` over `image` on the colour scale of `mode` with `extent`, the longer side `size` px. */
+  paint(image: RgbaImage, heatmap: Float32Array | null, mode: SignMode, extent: number, opacity: number, size: number): void;
+  /** The image pixel under the pointer, or null outside the image (or before the first paint). */
+  pixelAt(event: MouseEvent): { x: number; y: number } | null;
+  /** Outline one pixel (linked hover), or remove the outline. */
+  mark(pixel: { x: number; y: number } | null): void;
+}
 
+/**
+ * One canvas that draws an image with a heatmap over it, upscaled with crisp pixels: the AttributionWidget's main
+ * view and every map of a CompareWidget draw through it, so the compositing exists once.
+ */
+export function createHeatmapCanvas(label = "input image with attribution heatmap"): HeatmapCanvas {
+  const canvas = h("canvas", { class: "aw-canvas", "aria-label": label });
+  const marker = h("div", { class: "aw-pixel-mark", "aria-hidden": "true" });
+  marker.hidden = true;
+  const frame = h("div", { class: "aw-frame" }, canvas, marker);
   // Native-resolution composite; drawn scaled onto the visible canvas.
   const native = document.createElement("canvas");
+  let shape: { height: number; width: number } | null = null;
+
+  function paint(
+    image: RgbaImage,
+    heatmap: Float32Array | null,
+    mode: SignMode,
+    extent: number,
+    opacity: number,
+    size: number,
+  ): void {
+    shape = { height: image.height, width: image.width };
+    const shown = displaySize(image.height, image.width, size);
+    const dpr = window.devicePixelRatio || 1;
+    canvas.style.width = `${shown.width}px`;
+    canvas.style.height = `${shown.height}px`;
+    canvas.width = Math.round(shown.width * dpr);
+    canvas.height = Math.round(shown.height * dpr);
+    native.width = image.width;
+    native.height = image.height;
+    const nctx = native.getContext("2d");
+    const ctx = canvas.getContext("2d");
+    if (!nctx || !ctx) return;
+    const pixels = nctx.createImageData(image.width, image.height);
+    composite(image.data, heatmap, mode, extent, opacity, pixels.data);
+    nctx.putImageData(pixels, 0, 0);
+    // Upscaling: nearest neighbour keeps small inputs crisp; downscaling: smooth to avoid aliasing.
+    ctx.imageSmoothingEnabled = canvas.width < image.width;
+    ctx.drawImage(native, 0, 0, canvas.width, canvas.height);
+  }
+
+  function pixelAt(event: MouseEvent): { x: number; y: number } | null {
+    if (!shape) return null;
+    const rect = canvas.getBoundingClientRect();
+    if (rect.width === 0 || rect.height === 0) return null;
+    const x = Math.floor(((event.clientX - rect.left) / rect.width) * shape.width);
+    const y = Math.floor(((event.clientY - rect.top) / rect.height) * shape.height);
+    if (x < 0 || y < 0 || x >= shape.width || y >= shape.height) return null;
+    return { x, y };
+  }
+
+  function mark(pixel: { x: number; y: number } | null): void {
+    marker.hidden = pixel === null || shape === null;
+    if (pixel === null || shape === null) {
+      delete marker.dataset.x;
+      delete marker.dataset.y;
+      return;
+    }
+    // In percent of the frame, so the outline follows the canvas at any display size.
+    marker.style.left = `${(pixel.x / shape.width) * 100}%`;
+    marker.style.top = `${(pixel.y / shape.height) * 100}%`;
+    marker.style.width = `${100 / shape.width}%`;
+    marker.style.height = `${100 / shape.height}%`;
+    marker.dataset.x = String(pixel.x);
+    marker.dataset.y = String(pixel.y);
+  }
+
+  return { frame, canvas, paint, pixelAt, mark };
+}
+
+export function createHeatmap(store: AttributionStore): HeatmapView {
+  const disposer = new Disposer();
+  const painter = createHeatmapCanvas();
+  const { canvas, frame } = painter;
+  const readout = h("div", { class: "aw-readout", "aria-live": "polite" }, "hover over the image to read values");
+  const el = h("div", { class: "aw-heatmap" }, frame, readout);
+
   let image: RgbaImage | null = null;
   let heatmap: Float32Image | null = null;
   let extent = 0;
@@ -53,33 +134,7 @@ export function createHeatmap(store: AttributionStore): HeatmapView {
     if (!image) return;
     const mode = store.get("sign_mode");
     extent = heatmap ? scaleExtent(heatmap.data, mode, store.get("outlier_percent")) : 0;
-    const size = displaySize(image.height, image.width, store.get("canvas_size"));
-    const dpr = window.devicePixelRatio || 1;
-    canvas.style.width = `${size.width}px`;
-    canvas.style.height = `${size.height}px`;
-    canvas.width = Math.round(size.width * dpr);
-    canvas.height = Math.round(size.height * dpr);
-    native.width = image.width;
-    native.height = image.height;
-    const nctx = native.getContext("2d");
-    const ctx = canvas.getContext("2d");
-    if (!nctx || !ctx) return;
-    const pixels = nctx.createImageData(image.width, image.height);
-    composite(image.data, heatmap?.data ?? null, mode, extent, store.get("opacity"), pixels.data);
-    nctx.putImageData(pixels, 0, 0);
-    // Upscaling: nearest neighbour keeps small inputs crisp; downscaling: smooth to avoid aliasing.
-    ctx.imageSmoothingEnabled = canvas.width < image.width;
-    ctx.drawImage(native, 0, 0, canvas.width, canvas.height);
-  }
-
-  function pixelAt(event: PointerEvent): { x: number; y: number } | null {
-    if (!image) return null;
-    const rect = canvas.getBoundingClientRect();
-    if (rect.width === 0 || rect.height === 0) return null;
-    const x = Math.floor(((event.clientX - rect.left) / rect.width) * image.width);
-    const y = Math.floor(((event.clientY - rect.top) / rect.height) * image.height);
-    if (x < 0 || y < 0 || x >= image.width || y >= image.height) return null;
-    return { x, y };
+    painter.paint(image, heatmap?.data ?? null, mode, extent, store.get("opacity"), store.get("canvas_size"));
   }
 
   function showReadout(): void {
@@ -95,7 +150,7 @@ export function createHeatmap(store: AttributionStore): HeatmapView {
   }
 
   disposer.listen(canvas, "pointermove", (event) => {
-    const p = pixelAt(event);
+    const p = painter.pixelAt(event);
     store.setLocal("hover", p && heatmap ? { ...p, value: heatmap.data[p.y * heatmap.width + p.x] } : null, sameHover);
   });
   disposer.listen(canvas, "pointerleave", () => store.setLocal("hover", null, sameHover));

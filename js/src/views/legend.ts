@@ -41,6 +41,8 @@ export interface ScaleSource {
   hasHeatmap(): boolean;
   /** A line about how the values were made (e.g. "summed over the embedding dimension"), if any. */
   note?(): string;
+  /** True when each of several maps has its own extent: ticks are then fractions of each map's extent. */
+  relative?(): boolean;
 }
 
 export function createLegend(store: StoreView<ScaleTraits>, scale: ScaleSource): View<StoreKey<ScaleTraits>> {
@@ -56,7 +58,8 @@ export function createLegend(store: StoreView<ScaleTraits>, scale: ScaleSource):
     const mode = store.get("sign_mode");
     const outlier = store.get("outlier_percent");
     const note = scale.note?.() ?? "";
-    const key = `${mode}|${extent}|${outlier}|${hasHeatmap}|${note}`;
+    const relative = scale.relative?.() ?? false;
+    const key = `${mode}|${extent}|${outlier}|${hasHeatmap}|${note}|${relative}`;
     if (key === drawn) return;
     drawn = key;
     // Over the same light grey the canvas fades the image to, so the bar shows the colours the canvas shows.
@@ -68,14 +71,15 @@ export function createLegend(store: StoreView<ScaleTraits>, scale: ScaleSource):
       el.setAttribute("aria-label", "no heatmap to show");
       return;
     }
-    const values = legendTicks(mode, extent);
+    const values = legendTicks(mode, relative ? 1 : extent);
+    const label = (v: number) => (relative ? `${Math.round(v * 100)} %` : formatValue(v));
     ticks.replaceChildren(
-      ...values.map((v) => h("span", { class: "aw-tick" }, v > 0 && mode === "signed" ? `+${formatValue(v)}` : formatValue(v))),
+      ...values.map((v) => h("span", { class: "aw-tick" }, v > 0 && mode === "signed" ? `+${label(v)}` : label(v))),
     );
     const clip = outlier > 0 ? ` · clipped at the ${100 - outlier}th percentile` : "";
     const how = note ? ` · ${note}` : "";
-    caption.textContent = extent > 0 ? `${CAPTIONS[mode]}${clip}${how}` : `${CAPTIONS[mode]} · all zero`;
-    el.setAttribute("aria-label", `colour scale from ${formatValue(values[0])} to ${formatValue(values[values.length - 1])}`);
+    caption.textContent = extent > 0 || relative ? `${CAPTIONS[mode]}${clip}${how}` : `${CAPTIONS[mode]} · all zero`;
+    el.setAttribute("aria-label", `colour scale from ${label(values[0])} to ${label(values[values.length - 1])}`);
   }
 
   return { el, update, dispose: () => undefined };
