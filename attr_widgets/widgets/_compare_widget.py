@@ -23,7 +23,7 @@ from torch import nn
 from attr_widgets.attribution import Attribution, predict
 
 from ._attribution_widget import _is_row, _model_failure
-from ._base import Request, bundle
+from ._base import Request, bundle, first_result_traits
 from ._classes import check_labels, top_k_entries
 from ._compare_agreement import agreement_matrix, scale_extent
 from ._compare_compute import MethodsRequest
@@ -195,27 +195,12 @@ class CompareWidget(MethodsRequest):
             },
             method_states={"seq": 1, "states": value["states"]},
             agreement_state={"seq": 1, **agreement_matrix(self._maps, self.method_names, controls["k"])},
-            request_seq=1,
-            result={"seq": 1, "controls": dict(first.controls), **first.controls, **fields, "error": None},
-            activity={
-                "state": "idle",
-                "seq": 1,
-                "done": 1,
-                "total": 1,
-                "elapsed_ms": fields["elapsed_ms"],
-                "eta_ms": None,
-                "message": "",
-            },
+            **first_result_traits(first, fields, fields["elapsed_ms"]),
             **controls,
         )
         self._start(first_seq=1)
 
     # -- public read-only state
-    @property
-    def model(self) -> nn.Module:
-        """The explained model (never modified by the widget)."""
-        return self._model
-
     @property
     def inputs(self) -> torch.Tensor:
         """The image the maps explain, ``[1, C, H, W]``."""
