@@ -5,7 +5,10 @@ torch thread) and, in the page, changes a control and times until the view has d
 (a MutationObserver on the widget's ``data-seq``; the canvas is drawn before that attribute changes).
 Then it measures the bytes the kernel's websocket delivers for one update of a 224×224 RGB input.
 
-    python tests/benchmarks/bench_roundtrip.py [--changes 24] [--app lab|notebook]
+    python tests/benchmarks/bench_roundtrip.py [--changes 24] [--app lab|notebook] [--quick]
+
+The first two rows are the floor: a bare anywidget (tests/browser/echo_widget.py) answering a custom
+message, and echoing a trait, on the same server and page; the widget's own cost is what its rows add above it.
 
 Prints markdown tables. Goals: p50 ≤ 100 ms for the digits CNN; ≤ 210 KB per 224×224 update.
 """
@@ -52,6 +55,9 @@ torch.manual_seed(0)
 big_model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(4), nn.Flatten(),
                           nn.Linear(128, 1000)).eval()
 big_x = torch.rand(3, 224, 224)
+
+from echo_widget import Echo
+echo = Echo()
 """
 
 # In the page: apply each change, resolve when the widget's data-seq moves past the old one with busy false.
@@ -178,12 +184,24 @@ def run_session(args, root_dir: Path, mode: str) -> tuple[list[str], list[str]]:
                     await window.jupyterapp.commands.execute("notebook:run-cell");
                 }"""
             )
-            rows = measure_round_trips(page, args.changes)
+            rows = measure_echo_floor(page, args.changes) + measure_round_trips(page, args.changes)
             size_rows = measure_bytes(page, frames)
             browser.close()
     finally:
         server.stop()
     return rows, size_rows
+
+
+def measure_echo_floor(page, changes: int) -> list[str]:
+    """The bare anywidget rows: what any widget pays for one kernel round trip on this server."""
+    cell = run_cell(page, "echo", "echo")
+    cell.locator(".aw-echo").wait_for(timeout=60_000)
+    page.evaluate("() => window.__echo('message', 4)")  # warm-up
+    rows = []
+    for kind, name in (("message", "bare anywidget: custom message echo (floor)"),
+                       ("trait", "bare anywidget: trait echo (floor)")):  # fmt: skip
+        rows.append(row(name, page.evaluate("([k, n]) => window.__echo(k, n)", [kind, changes])))
+    return rows
 
 
 def measure_round_trips(page, changes: int) -> list[str]:
