@@ -8,7 +8,8 @@ Then it measures the bytes the kernel's websocket delivers for one update of a 2
     python tests/benchmarks/bench_roundtrip.py [--changes 24] [--app lab|notebook] [--quick]
 
 The first two rows are the floor: a bare anywidget (tests/browser/echo_widget.py) answering a custom
-message, and echoing a trait, on the same server and page; the widget's own cost is what its rows add above it.
+message, and echoing a trait, on the same server and page; the widgets' own cost is what they add above it.
+The last row moves a DirectionsWidget slider (one patched forward per move).
 
 Prints markdown tables. Goals: p50 ≤ 100 ms for the digits CNN; ≤ 210 KB per 224×224 update.
 """
@@ -45,7 +46,7 @@ sys.path.insert(0, {here!r})
 import torch
 from torch import nn
 from digits_model import digits_cnn, LABELS
-from attr_widgets.widgets import AttributionWidget
+from attr_widgets.widgets import AttributionWidget, DirectionsWidget
 saved = torch.load({weights!r})
 model = digits_cnn()
 model.load_state_dict(saved["state"])
@@ -81,7 +82,8 @@ async ([selector, control, values, eventType]) => {
     const el = root.querySelector(`[data-control="${control}"]`);
     if (el.tagName === "SELECT" || el.tagName === "INPUT") {
       el.value = String(value);
-      el.dispatchEvent(new Event(eventType, { bubbles: true }));
+      // A slider dragged then let go: "input" (the view's pending value), then "change".
+      for (const type of eventType.split("+")) el.dispatchEvent(new Event(type, { bubbles: true }));
     } else {
       el.querySelector(`[data-value="${value}"]`).click();
     }
@@ -241,7 +243,23 @@ def measure_round_trips(page, changes: int) -> list[str]:
 
     times = page.evaluate(TIME_VIEW_ONLY_JS, [selector, [round(0.2 + 0.03 * i, 2) for i in range(changes)]])
     rows.append(row("opacity slider (view only, no kernel)", times))
+    rows.append(measure_direction_slider(page, changes))
     return rows
+
+
+def measure_direction_slider(page, changes: int) -> str:
+    """DirectionsWidget on the digits CNN (first conv block, k = 4): a slider moved, one forward a move."""
+    code = "wd = DirectionsWidget(model, layer='1', data=x_test, k=4, labels=LABELS)\nwd"
+    cell = run_cell(page, code, "directions")
+    cell.locator(".aw-root").wait_for(timeout=120_000)
+    selector = '[data-test-cell="directions"] .aw-root'
+    page.wait_for_function(f"() => document.querySelector('{selector}').dataset.busy === 'false'")
+    record = "wd.observe(lambda c: c['new'] and wd._bench_elapsed.append(c['new']['elapsed_ms']), 'result')"
+    kernel_exec(page, "wd._bench_elapsed = []\n" + record)
+    values = [round(0.25 * (i + 1), 2) for i in range(changes)]  # every move a new offset
+    times = page.evaluate(TIME_CHANGES_JS, [selector, "offset", values, "input+change"])
+    kernel = [float(v) for v in kernel_exec(page, f"print(*wd._bench_elapsed[-{changes}:])").split()]
+    return row("direction slider, DirectionsWidget (one patched forward)", times, kernel)
 
 
 def measure_bytes(page, frames: list[int]) -> list[str]:

@@ -20,5 +20,6 @@ def test_the_round_trip_benchmark_prints_the_floor_beside_the_widget():
     rows = {m.group(1): float(m.group(2)) for m in pattern.finditer(done.stdout)}
     assert {"bare anywidget: custom message echo (floor)", "bare anywidget: trait echo (floor)"} <= set(rows)
     assert any(name.startswith("n_steps slider") for name in rows)
+    assert any(name.startswith("direction slider") for name in rows)
     assert all(value > 0 for value in rows.values())
     assert "≤ 210 KB" in done.stdout
