@@ -110,17 +110,22 @@ def _steps_and_rows(request: Request, minimum_steps: int) -> tuple[int, int | No
 )
 def neuron_integrated_gradients(request: Request) -> MethodOutput:
     """Captum's NeuronIntegratedGradients."""
+    return _path_neuron(request, "neuron_integrated_gradients", "NeuronIntegratedGradients")
+
+
+def _path_neuron(request: Request, name: str, class_name: str, **options: Any) -> MethodOutput:
+    """A Captum neuron method integrated along the path from the baseline, in chunks of whole steps."""
     steps, rows = _steps_and_rows(request, 1)
-    baselines = request.input_baseline()
     values = run_neuron(
         request,
-        "neuron_integrated_gradients",
-        "NeuronIntegratedGradients",
+        name,
+        class_name,
         init={"multiply_by_inputs": bool(request.options["multiply_by_inputs"])},
-        baselines=baselines,
+        baselines=request.input_baseline(),
         n_steps=steps,
         method=request.integration,
         internal_batch_size=rows,
+        **options,
     )
     return MethodOutput(values, None, baseline_name(request.baseline), steps)
 
@@ -142,21 +147,13 @@ def neuron_integrated_gradients(request: Request) -> MethodOutput:
 )
 def neuron_conductance(request: Request) -> MethodOutput:
     """Captum's NeuronConductance (``integration`` as its method; Captum's default there is trapezoid)."""
-    steps, rows = _steps_and_rows(request, 1)
-    baselines = request.input_baseline()
-    values = run_neuron(
+    return _path_neuron(
         request,
         "neuron_conductance",
         "NeuronConductance",
-        init={"multiply_by_inputs": bool(request.options["multiply_by_inputs"])},
-        baselines=baselines,
         target=request.scorer.captum_target(),
-        n_steps=steps,
-        method=request.integration,
-        internal_batch_size=rows,
         grad_kwargs=request.options["grad_kwargs"],
     )
-    return MethodOutput(values, None, baseline_name(request.baseline), steps)
 
 
 @register(
