@@ -108,15 +108,25 @@ def _with_chunks(request: Request, steps: int, minimum_steps: int, run: Any) -> 
 )
 def layer_conductance(request: Request) -> MethodOutput:
     """Captum's LayerConductance (Riemann or Gauss-Legendre steps, as ``integration``)."""
-    steps = fixed_steps(request)
     baselines = request.input_baseline()
+    # Conductance takes finite differences between its points: at least two steps per chunk.
+    raw, steps = _path_layer_method(request, "LayerConductance", baselines, minimum_steps=2)
+    scores = request.baseline_scores(baselines)
+    return MethodOutput(layer_values(raw), scores, baseline_name(request.baseline), steps)
+
+
+def _path_layer_method(
+    request: Request, class_name: str, baselines: torch.Tensor, minimum_steps: int
+) -> tuple[Any, int]:
+    """(Captum's raw result, the steps) for a layer method integrated from the baseline, chunked in steps."""
+    steps = fixed_steps(request)
     raw = _with_chunks(
         request,
         steps,
-        2,
+        minimum_steps,
         lambda rows: run_captum(
             request,
-            "LayerConductance",
+            class_name,
             baselines=baselines,
             target=request.scorer.captum_target(),
             n_steps=steps,
@@ -126,8 +136,7 @@ def layer_conductance(request: Request) -> MethodOutput:
             grad_kwargs=request.options["grad_kwargs"],
         ),
     )
-    scores = request.baseline_scores(baselines)
-    return MethodOutput(layer_values(raw), scores, baseline_name(request.baseline), steps)
+    return raw, steps
 
 
 @register(
@@ -202,24 +211,7 @@ def layer_gradient_x_activation(request: Request) -> MethodOutput:
 )
 def internal_influence(request: Request) -> MethodOutput:
     """Captum's InternalInfluence."""
-    steps = fixed_steps(request)
-    baselines = request.input_baseline()
-    raw = _with_chunks(
-        request,
-        steps,
-        1,
-        lambda rows: run_captum(
-            request,
-            "InternalInfluence",
-            baselines=baselines,
-            target=request.scorer.captum_target(),
-            n_steps=steps,
-            method=request.integration,
-            internal_batch_size=rows,
-            attribute_to_layer_input=bool(request.options["attribute_to_layer_input"]),
-            grad_kwargs=request.options["grad_kwargs"],
-        ),
-    )
+    raw, steps = _path_layer_method(request, "InternalInfluence", request.input_baseline(), minimum_steps=1)
     return MethodOutput(layer_values(raw), None, baseline_name(request.baseline), steps)
 
 
