@@ -7,6 +7,7 @@ from ._cache import clear_cache
 from ._convergence import convergence
 from ._model_state import hook_counts
 from ._outputs import predict, select_output
+from ._probabilities import OUTPUT_KINDS, detect_output_kind
 from ._quadrature import RULES as INTEGRATION_RULES
 from ._registry import AXIOMS, MethodInfo, methods
 from ._result import Attribution
@@ -20,10 +21,12 @@ __all__ = [
     "AxiomReport",
     "INTEGRATION_RULES",
     "MethodInfo",
+    "OUTPUT_KINDS",
     "attribute",
     "check_axioms",
     "clear_cache",
     "convergence",
+    "detect_output_kind",
     "hook_counts",
     "methods",
     "metrics",
