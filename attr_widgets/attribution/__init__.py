@@ -2,6 +2,7 @@
 
 from . import metrics
 from ._api import attribute
+from ._applicability import unavailable_methods
 from ._batching import AttributionWarning
 from ._cache import clear_cache
 from ._convergence import convergence
@@ -32,4 +33,5 @@ __all__ = [
     "metrics",
     "predict",
     "select_output",
+    "unavailable_methods",
 ]

@@ -15,14 +15,15 @@ import torch
 import traitlets
 from torch import nn
 
-from attr_widgets.attribution import Attribution, attribute
+from attr_widgets.attribution import Attribution, attribute, unavailable_methods
+from attr_widgets.attribution._applicability import describe
 from attr_widgets.attribution._outputs import predict_with_kind
 from attr_widgets.attribution._probabilities import check_output_kind
 
 from ._base import ComputeWidget, Progress, Request, bundle
 from ._classes import check_labels, top_k_entries
 from ._completeness import completeness
-from ._options import BASELINES, SIGN_MODES, choice_list, method_choices
+from ._options import BASELINES, METHOD_LABELS, SIGN_MODES, choice_list, method_choices
 from ._serialize import binary_array, channel_sum, display_rgba, unpack
 from ._traits import (
     BinaryArray,
@@ -181,6 +182,7 @@ class AttributionWidget(ComputeWidget):
         self._input_dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
         x = self._validate_trait("inputs", inputs)
         self._load_predictions(x)
+        method_options = self._hide_unavailable(method_options, x, method)
         names = check_labels(labels, self._num_classes)
         self._target_follows_top = target is None
         controls = {
@@ -212,6 +214,7 @@ class AttributionWidget(ComputeWidget):
                 "baselines": choice_list(BASELINES),
                 "sign_modes": choice_list(SIGN_MODES),
                 "output_kind": self._output_kind,
+                "unavailable_methods": describe(self._unavailable, METHOD_LABELS),
             },
             request_seq=1,
             result={"seq": 1, "controls": dict(first.controls), **first.controls, **fields, "error": None},
@@ -244,6 +247,25 @@ class AttributionWidget(ComputeWidget):
     def probabilities(self) -> np.ndarray:
         """Probability of every class for the current input (see :attr:`output_kind`)."""
         return self._probs.copy()
+
+    @property
+    def unavailable_methods(self) -> dict[str, str]:
+        """``{method: one-line reason}`` for the methods hidden from the selector on this model."""
+        return dict(self._unavailable)
+
+    def _hide_unavailable(
+        self, options: list[dict[str, Any]], x: torch.Tensor, method: str
+    ) -> list[dict[str, Any]]:
+        """Drop the methods that cannot run meaningfully on the model (x_gradient on a non-X-DNN, ...)."""
+        self._unavailable = unavailable_methods(
+            self._model, x, [entry["value"] for entry in options], output=self._output
+        )
+        if method in self._unavailable:
+            reason = self._unavailable[method]
+            raise ValueError(f"method={method!r} is not available for this model: {reason}")
+        kept = [entry for entry in options if entry["value"] not in self._unavailable]
+        self._choices["method"] = [entry["value"] for entry in kept]
+        return kept
 
     @property
     def output_kind(self) -> str:
