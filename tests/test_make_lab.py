@@ -1,7 +1,7 @@
-"""`make lab`, the README's main command, starts a JupyterLab that answers on the port asked for (also as root).
+"""`make lab`, the README's main command, starts a JupyterLab answering on the port asked for (also as root).
 
 The set-up half of `make lab` (the venv, the JS bundle) is what `make test` has just run; this test takes the
-environment the suite runs in (``VENV=sys.prefix``, ``-o env -o js``: already made) and checks the server half:
+environment the suite runs in (``VENV=sys.prefix``, ``-o env -o js``: already made), checks the server half:
 the port, the extra arguments and, when the suite runs as root (containers, CI), that it is not refused.
 """
 
