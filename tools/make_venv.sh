@@ -38,5 +38,7 @@ if [ -z "$url" ]; then
   "$py" -m pip install "$TORCH_SPEC"
 else
   echo "installing $TORCH_SPEC from $url (TORCH_INDEX=$index; TORCH_INDEX=pypi for PyPI's default build)"
-  "$py" -m pip install "$TORCH_SPEC" --index-url "$url"
+  # torch alone from that index; its dependencies (sympy, networkx, ...) from the usual one, next.
+  "$py" -m pip install "$TORCH_SPEC" --no-deps --index-url "$url"
+  "$py" -m pip install "$TORCH_SPEC"
 fi
