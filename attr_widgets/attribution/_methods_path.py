@@ -199,12 +199,30 @@ def deeplift(request: Request) -> MethodOutput:
     baselines = request.input_baseline()
     global_ = bool(request.options["multiply_by_inputs"])
     # Reused activation modules (torchvision's ResNets) run as one module per call site, weights shared.
-    explainer = DeepLift(
-        captum_module_for_hooks(request)[0], multiply_by_inputs=global_, eps=float(request.options["eps"])
-    )
-    values = captum_with_baselines(request, explainer, baselines)
-    scores = request.baseline_scores(baselines)
+    module, _ = captum_module_for_hooks(request)
+    explainer = DeepLift(module, multiply_by_inputs=global_, eps=float(request.options["eps"]))
+    # Captum runs the model once on [inputs; baselines]: its second half is f(baseline), no extra forward.
+    # Registered before Captum's own hook (which reshapes the output), so this one sees the 2B rows.
+    seen: list[torch.Tensor] = []
+    handle = module.register_forward_hook(lambda _m, _i, out: seen.append(out.detach()))
+    try:
+        values = captum_with_baselines(request, explainer, baselines)
+    finally:
+        handle.remove()
+    scores = _second_half_scores(request, seen)
+    if scores is None:
+        scores = request.baseline_scores(baselines)
     return MethodOutput(values, scores, baseline_name(request.baseline), complete=global_)
+
+
+def _second_half_scores(request: Request, outputs: list[torch.Tensor]) -> torch.Tensor | None:
+    """Target scores of the baseline half of Captum's one ``[inputs; baselines]`` forward, if it ran so."""
+    if len(outputs) != 1 or outputs[0].shape[0] != 2 * request.batch:
+        return None
+    half = outputs[0][request.batch :]
+    if request.scorer.callable_target:
+        return half.reshape(request.batch)  # the module already returned the callable's scores
+    return half.gather(1, request.scorer.target.unsqueeze(1)).squeeze(1)  # type: ignore[union-attr]
 
 
 @register(

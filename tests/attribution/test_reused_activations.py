@@ -131,3 +131,16 @@ def test_law_deeplift_on_reused_activations_equals_the_twin(depth, width, activa
     torch.testing.assert_close(ours.values, reference.detach())
     # Rescale through elementwise nonlinearities is exactly complete (summation-to-delta).
     torch.testing.assert_close(ours.delta, torch.zeros(4, dtype=torch.float64), atol=1e-9, rtol=0)
+
+
+def test_deeplift_takes_f_of_the_baseline_from_captums_own_forward(pair) -> None:
+    shared, _, x = pair
+    seen: list[tuple[int, int]] = []
+    result = aw.attribute(
+        shared, x, method="deeplift", target=3, cache=False, progress=lambda d, t: seen.append((d, t))
+    )
+    # Rows: our first forward (B) and Captum's one forward on [inputs; baselines] (2B), nothing else.
+    assert seen[-1][0] == 3 * x.shape[0]
+    with torch.no_grad():
+        expected = shared(torch.zeros_like(x))[:, 3]
+    torch.testing.assert_close(result.baseline_outputs, expected, rtol=1e-5, atol=1e-6)
