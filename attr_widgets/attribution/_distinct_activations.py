@@ -91,8 +91,8 @@ def reused_activations(
 ) -> dict[int, int]:
     """``{id(module): calls}`` for the parameter-free leaf modules one forward calls more than once.
 
-    ``run(x)`` is one forward of the model (with its keyword arguments) on a batch; it is called on the first
-    example, without gradients, only when the model's structure (modules, modes) or the input shape changed.
+    ``run(x)`` is one forward of the model (with its keyword arguments) on the batch; it is called without
+    gradients, only when the model's structure (modules, modes) or the input shape changed.
     """
     key = _structure_key(model, inputs)
     known = _reuse_counts.get(model)
@@ -107,9 +107,12 @@ def reused_activations(
         counts[id(module)] = counts.get(id(module), 0) + 1
 
     handles = [m.register_forward_pre_hook(count) for m in leaves]
+    # The whole batch (BatchNorm in train mode needs more than one row), and the global RNGs as they were
+    # (dropout in train mode draws from them): the probe leaves no trace.
+    devices = [inputs.device] if inputs.device.type == "cuda" else []
     try:
-        with torch.no_grad():
-            run(inputs[:1].clone())
+        with torch.no_grad(), torch.random.fork_rng(devices=devices):
+            run(inputs.clone())
     finally:
         for handle in handles:
             handle.remove()
@@ -158,10 +161,8 @@ def captum_module_for_hooks(request: Any) -> tuple[nn.Module, nn.Module | None]:
     that keep per-call state on activation modules (the DeepLIFT family).
     """
     scorer = request.scorer
-    first_row = torch.zeros(1, dtype=torch.long, device=request.device)
-    reused = reused_activations(
-        request.model, request.inputs, lambda x: request.model(x, **scorer.kwargs(first_row))
-    )
+    model = request.model
+    reused = reused_activations(model, request.inputs, lambda x: model(x, **scorer.kwargs(None)))
     module = scorer.captum_module()
     module.model, copies = distinct_view(request.model, reused)
     layer = request.layer

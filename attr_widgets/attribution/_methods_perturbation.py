@@ -36,6 +36,9 @@ def perturbation_baseline(request: Request) -> torch.Tensor | float:
 def _batched(request: Request, perturbations: int, run: Callable[[int], torch.Tensor]) -> torch.Tensor:
     """``run(perturbations_per_eval)`` sized to the memory plan, halved on out-of-memory."""
     per_eval = max(1, min(perturbations, request.rows(perturbations * request.batch) // request.batch))
+    if request.device.type == "cpu":
+        # A CPU gains little from batching beyond a few rows: cap the chunk so progress comes in ~32 steps.
+        per_eval = min(per_eval, max(1, math.ceil(perturbations / PROGRESS_STEPS)))
     with quiet_captum():
         return ChunkRunner(per_eval).call(run)
 
@@ -43,6 +46,8 @@ def _batched(request: Request, perturbations: int, run: Callable[[int], torch.Te
 # Model rows above which a perturbation method warns before it starts (a ResNet-18 forward on a 224 x 224
 # image takes tens of milliseconds on a laptop CPU: this many rows is minutes).
 PASSES_WARNING = 5000
+# Perturbation chunks per run on a CPU, so that progress (and cancel) come at this granularity.
+PROGRESS_STEPS = 32
 # The default grouping of an image into square patches: about this many per side (ViT's 16 px at 224 px).
 PATCHES_PER_SIDE = 14
 

@@ -79,7 +79,7 @@ def test_the_progress_total_is_the_exact_number_of_rows_from_the_start() -> None
     final = seen[-1][1]
     assert final == 3 + 3 * (64 + 1)  # 2 px patches of 16 x 16: 64 groups, + Captum's unperturbed forward
     assert [t for _, t in seen[1:]] == [final] * (len(seen) - 1) and seen[-1][0] == final
-    assert len(seen) > 2  # reported while running, not only at the end
+    assert len(seen) >= 1 + 32  # on a CPU the 64 groups come in chunks of 2: progress in 32 steps
 
 
 def _warning_before_the_first_perturbed_pass(**call) -> list[str]:
