@@ -36,8 +36,9 @@ def perturbation_baseline(request: Request) -> torch.Tensor | float:
 def _batched(request: Request, perturbations: int, run: Callable[[int], torch.Tensor]) -> torch.Tensor:
     """``run(perturbations_per_eval)`` sized to the memory plan, halved on out-of-memory."""
     per_eval = max(1, min(perturbations, request.rows(perturbations * request.batch) // request.batch))
-    if request.device.type == "cpu":
-        # A CPU gains little from batching beyond a few rows: cap the chunk so progress comes in ~32 steps.
+    if request.device.type == "cpu" and request.internal_batch_size == "auto":
+        # A CPU gains little from batching beyond a few rows: cap the chunk so progress comes in ~32 steps
+        # (an explicit internal_batch_size is the user's choice and is kept).
         per_eval = min(per_eval, max(1, math.ceil(perturbations / PROGRESS_STEPS)))
     with quiet_captum():
         return ChunkRunner(per_eval).call(run)
