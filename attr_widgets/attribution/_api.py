@@ -279,6 +279,9 @@ def _attribute(
                 if single_pass:
                     # No chunk sizes to choose: skip the memory probe (a Python call per saved tensor).
                     graph_logits, bytes_per_row = scorer.logits(probe), 0.0
+                elif not spec.memory_plan:
+                    with torch.no_grad():
+                        graph_logits, bytes_per_row = scorer.logits(probe), 0.0
                 else:
                     graph_logits, bytes_per_row = saved_bytes_per_row(
                         model, lambda: scorer.logits(probe), x.shape[0]

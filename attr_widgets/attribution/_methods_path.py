@@ -190,6 +190,7 @@ def gradient_shap(request: Request) -> MethodOutput:
     axioms=DEEPLIFT_AXIOMS,
     has_delta=True,
     uses_baseline=True,
+    memory_plan=False,
     captum="DeepLift",
 )
 def deeplift(request: Request) -> MethodOutput:

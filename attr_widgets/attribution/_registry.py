@@ -124,6 +124,9 @@ class MethodSpec:
     # One gradient of the target scores at the inputs, nothing else: attribute() hands the method the graph
     # of its first forward (Request.first_pass_gradient) instead of paying for a second forward.
     single_pass: bool = False
+    # False for methods that run in one Captum call without chunks (DeepLIFT): no memory plan, so the first
+    # forward needs neither a graph nor the per-row memory probe.
+    memory_plan: bool = True
     captum: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
