@@ -3,15 +3,22 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
+# torch, before anything that depends on it (tools/make_venv.sh): reused where $(PYTHON) already has one;
+# else the CPU-only build on Linux without an NVIDIA GPU, PyPI's default (CUDA) build with one.
+TORCH_SPEC  ?= torch==2.13.0
+TORCH_INDEX ?= auto
+TORCH_REUSE ?= auto
+# make lab LAB_PORT=8890 LAB_ARGS="--ip=0.0.0.0 --no-browser"
 LAB_PORT ?= 8888
+LAB_ARGS ?=
+# JupyterLab refuses to start as root (containers, cloud notebooks) without --allow-root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: lab test env test-env js js-test lint bench clean
 
 $(PY):
-	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --upgrade pip
-	# torch first: the CPU wheel on disk; a bare `pip install torch` would pull GBs of CUDA packages.
-	$(PIP) install torch==2.13.0
+	PYTHON="$(PYTHON)" VENV="$(VENV)" TORCH_SPEC="$(TORCH_SPEC)" TORCH_INDEX="$(TORCH_INDEX)" \
+		TORCH_REUSE="$(TORCH_REUSE)" sh tools/make_venv.sh
 
 $(VENV)/.lab: $(PY) pyproject.toml js/package.json
 	$(PIP) install -e ".[lab]"
@@ -36,8 +43,8 @@ js-test: js
 	cd js && npm test
 
 lab: env js
-	# Root (a container, CI) needs --allow-root; jupyter refuses to start otherwise.
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(if $(ALLOW_ROOT),@echo "running as root: starting JupyterLab with --allow-root")
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT) $(ALLOW_ROOT) $(LAB_ARGS)
 
 test: test-env js-test lint
 	$(PY) -m pytest tests $(PYTEST_ARGS)

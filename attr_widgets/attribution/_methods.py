@@ -11,6 +11,7 @@ from . import (
     _methods_neuron,
     _methods_path,
     _methods_perturbation,
+    _methods_rollout,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "_methods_neuron",
     "_methods_path",
     "_methods_perturbation",
+    "_methods_rollout",
 ]

@@ -194,8 +194,11 @@ def grad_cam(request: Request) -> MethodOutput:
     """Captum's LayerGradCam, optionally upsampled to the input's spatial size."""
     from captum.attr import LayerAttribution, LayerGradCam
 
+    from .._torch import capture
+
+    assert request.layer is not None
     explainer = LayerGradCam(request.scorer.captum_module(), request.layer)
-    with quiet_captum():
+    with quiet_captum(), capture(request.layer) as seen:
         raw = explainer.attribute(
             request.inputs,
             target=request.scorer.captum_target(),
@@ -204,6 +207,7 @@ def grad_cam(request: Request) -> MethodOutput:
             attribute_to_layer_input=bool(request.options["attribute_to_layer_input"]),
             grad_kwargs=request.options["grad_kwargs"],
         )
+    _check_feature_map(request, raw, seen.outputs)
     # A tuple-valued layer gives one map per tensor (as Captum does), each upsampled on its own.
     maps = []
     for values in as_tuple(raw):
@@ -213,6 +217,25 @@ def grad_cam(request: Request) -> MethodOutput:
             )
         maps.append(values)
     return MethodOutput(single_or_tuple(maps))
+
+
+def _check_feature_map(request: Request, maps: Any, outputs: list[torch.Tensor]) -> None:
+    """On images, Grad-CAM needs ``[B, C, H, W]`` feature maps (a ViT's ``[B, T, D]`` tokens give nonsense).
+
+    Captum's map has the dims of the layer's activations (channels summed), so its dims decide; the shape
+    named is the layer's output (or, for ``attribute_to_layer_input``, the map's).
+    """
+    first = as_tuple(maps)[0]
+    if request.inputs.dim() != 4 or first.dim() == 4:
+        return
+    to_input = bool(request.options["attribute_to_layer_input"])
+    shape = tuple(first.shape) if to_input or not outputs else tuple(outputs[0].shape)
+    raise ValueError(
+        f"grad_cam: layer={request.layer_name!r} gives activations of shape {shape}, not "
+        "[B, C, H, W]: Grad-CAM weights channels by their gradient averaged over space, so it needs a "
+        "convolutional feature map. Pick a convolutional layer; for a vision transformer's tokens use "
+        "method='attention_rollout' or 'attention' (drawn on the patch grid)."
+    )
 
 
 def _select_attentions(raw: Any, selector: Any) -> tuple[torch.Tensor, ...]:
@@ -239,7 +262,7 @@ def _select_attentions(raw: Any, selector: Any) -> tuple[torch.Tensor, ...]:
     family="attention",
     description="Attention weights (not an attribution of the target: the erasure test of Serrano & Smith "
     "(2019) compares them with gradients): the attention a query token pays to each token, in one layer, "
-    "heads averaged.",
+    "heads averaged. For a vision transformer (image inputs) the patch tokens are drawn on the image grid.",
     options={"attention_layer": -1, "heads": "mean", "query": 0, "attentions": "attentions"},
     axioms=NOT_IN_TABLES,
     integer_inputs=True,
@@ -262,4 +285,8 @@ def attention(request: Request) -> MethodOutput:
         raise ValueError(f"heads must be 'mean', 'max' or a head index, got {heads!r}.")
     query = request.options["query"]
     values = maps.mean(dim=1) if query == "mean" else maps[:, int(query)]
+    from ._methods_rollout import image_inputs, on_image
+
+    if image_inputs(request):  # a vision transformer: the patch tokens drawn on the image
+        values = on_image(values, request.inputs)
     return MethodOutput(values.detach(), info={"attention": stack.detach()})

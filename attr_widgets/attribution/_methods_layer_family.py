@@ -69,9 +69,13 @@ def run_captum(
     """``captum.attr.<class_name>(view, layer, **init).attribute(inputs, ...)`` on the request."""
     import captum.attr
 
-    explainer = getattr(captum.attr, class_name)(
-        request.scorer.captum_module(), request.layer, **(init or {})
-    )
+    if "DeepLift" in class_name:  # per-call state on activation modules: reused ones made distinct
+        from ._distinct_activations import captum_module_for_hooks
+
+        module, layer = captum_module_for_hooks(request)
+    else:
+        module, layer = request.scorer.captum_module(), request.layer
+    explainer = getattr(captum.attr, class_name)(module, layer, **(init or {}))
     with quiet_captum():
         return explainer.attribute(
             request.inputs,

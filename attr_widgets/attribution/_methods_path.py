@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from ._baselines import baseline_name
+from ._distinct_activations import captum_module_for_hooks
 from ._integrated import GradientFn, PathResult, integrated_gradients, integrated_gradients_to_tolerance
 from ._model_state import quiet_captum
 from ._quadrature import min_steps
@@ -183,7 +184,8 @@ def gradient_shap(request: Request) -> MethodOutput:
     "deeplift",
     family="path",
     description="DeepLIFT with the Rescale rule (Shrikumar et al.): backpropagation of discrete gradients "
-    "relative to a baseline; needs nonlinearities as modules. " + LOCAL_NOTE,
+    "relative to a baseline; needs nonlinearities as modules (a module called several times, as in "
+    "torchvision's ResNets, runs as one module per call). " + LOCAL_NOTE,
     options={"eps": 1e-10, "multiply_by_inputs": True},
     axioms=DEEPLIFT_AXIOMS,
     has_delta=True,
@@ -196,12 +198,31 @@ def deeplift(request: Request) -> MethodOutput:
 
     baselines = request.input_baseline()
     global_ = bool(request.options["multiply_by_inputs"])
-    explainer = DeepLift(
-        request.scorer.captum_module(), multiply_by_inputs=global_, eps=float(request.options["eps"])
-    )
-    values = captum_with_baselines(request, explainer, baselines)
-    scores = request.baseline_scores(baselines)
+    # Reused activation modules (torchvision's ResNets) run as one module per call site, weights shared.
+    module, _ = captum_module_for_hooks(request)
+    explainer = DeepLift(module, multiply_by_inputs=global_, eps=float(request.options["eps"]))
+    # Captum runs the model once on [inputs; baselines]: its second half is f(baseline), no extra forward.
+    # Registered before Captum's own hook (which reshapes the output), so this one sees the 2B rows.
+    seen: list[torch.Tensor] = []
+    handle = module.register_forward_hook(lambda _m, _i, out: seen.append(out.detach()))
+    try:
+        values = captum_with_baselines(request, explainer, baselines)
+    finally:
+        handle.remove()
+    scores = _second_half_scores(request, seen)
+    if scores is None:
+        scores = request.baseline_scores(baselines)
     return MethodOutput(values, scores, baseline_name(request.baseline), complete=global_)
+
+
+def _second_half_scores(request: Request, outputs: list[torch.Tensor]) -> torch.Tensor | None:
+    """Target scores of the baseline half of Captum's one ``[inputs; baselines]`` forward, if it ran so."""
+    if len(outputs) != 1 or outputs[0].shape[0] != 2 * request.batch:
+        return None
+    half = outputs[0][request.batch :]
+    if request.scorer.callable_target:
+        return half.reshape(request.batch)  # the module already returned the callable's scores
+    return half.gather(1, request.scorer.target.unsqueeze(1)).squeeze(1)  # type: ignore[union-attr]
 
 
 @register(
@@ -224,7 +245,7 @@ def deeplift_shap(request: Request) -> MethodOutput:
         # Captum requires at least two baselines; a repeated one gives the same average.
         dist = dist.expand(2, *dist.shape[1:]).contiguous()
     global_ = bool(request.options["multiply_by_inputs"])
-    explainer = DeepLiftShap(request.scorer.captum_module(), multiply_by_inputs=global_)
+    explainer = DeepLiftShap(captum_module_for_hooks(request)[0], multiply_by_inputs=global_)
     values = captum_with_baselines(request, explainer, dist)
     scores = expected_baseline_scores(request, dist)
     return MethodOutput(values, scores, baseline_name(request.baseline), complete=global_)

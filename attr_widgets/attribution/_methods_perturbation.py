@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Callable
 
 import torch
 
 from ._baselines import TOKEN_BASELINE_NAMES, baseline_name
-from ._batching import ChunkRunner
+from ._batching import AttributionWarning, ChunkRunner
 from ._model_state import quiet_captum
 from ._registry import NOT_IN_TABLES, register
 from ._request import MethodOutput, Request
@@ -34,8 +36,54 @@ def perturbation_baseline(request: Request) -> torch.Tensor | float:
 def _batched(request: Request, perturbations: int, run: Callable[[int], torch.Tensor]) -> torch.Tensor:
     """``run(perturbations_per_eval)`` sized to the memory plan, halved on out-of-memory."""
     per_eval = max(1, min(perturbations, request.rows(perturbations * request.batch) // request.batch))
+    if request.device.type == "cpu" and request.internal_batch_size == "auto":
+        # A CPU gains little from batching beyond a few rows: cap the chunk so progress comes in ~32 steps
+        # (an explicit internal_batch_size is the user's choice and is kept).
+        per_eval = min(per_eval, max(1, math.ceil(perturbations / PROGRESS_STEPS)))
     with quiet_captum():
         return ChunkRunner(per_eval).call(run)
+
+
+# Model rows above which a perturbation method warns before it starts (a ResNet-18 forward on a 224 x 224
+# image takes tens of milliseconds on a laptop CPU: this many rows is minutes).
+PASSES_WARNING = 5000
+# Perturbation chunks per run on a CPU, so that progress (and cancel) come at this granularity.
+PROGRESS_STEPS = 32
+# The default grouping of an image into square patches: about this many per side (ViT's 16 px at 224 px).
+PATCHES_PER_SIDE = 14
+
+
+def default_patch_size(example: torch.Size) -> int:
+    """Side of the default square patches for one image ``[C, H, W]``: ⌈min(H, W) / 14⌉ pixels."""
+    return max(1, math.ceil(min(int(example[1]), int(example[2])) / PATCHES_PER_SIDE))
+
+
+def patch_mask(example: torch.Size, side: int, device: torch.device) -> torch.Tensor:
+    """Feature groups ``[1, 1, H, W]``: one id per ``side`` x ``side`` patch (all channels together)."""
+    height, width = int(example[1]), int(example[2])
+    rows = torch.arange(height, device=device) // side
+    columns = torch.arange(width, device=device) // side
+    ids = rows[:, None] * math.ceil(width / side) + columns[None, :]
+    return ids.reshape(1, 1, height, width)
+
+
+def announce_passes(request: Request, method: str, units: int, unit: str, how_to_reduce: str) -> int:
+    """Set the progress total to the model rows ahead; warn before a run of more than PASSES_WARNING rows.
+
+    ``units`` perturbations (feature groups, windows) of each of the batch's examples, plus Captum's forward
+    on the unperturbed inputs. Returns the number of rows.
+    """
+    rows = request.batch * (units + 1)
+    scorer = request.scorer
+    scorer.total_rows = scorer.done_rows + rows
+    if rows > PASSES_WARNING:
+        warnings.warn(
+            f"{method}: {units} {unit} x {request.batch} example(s) = {rows} model rows (forward passes of "
+            f"one example) before a result; {how_to_reduce}",
+            AttributionWarning,
+            stacklevel=6,
+        )
+    return rows
 
 
 def default_window(shape: torch.Size) -> tuple[int, ...]:
@@ -89,6 +137,13 @@ def occlusion(request: Request) -> MethodOutput:
     steps = 1
     for size, w, s in zip(example, window, per_dim, strict=True):
         steps *= (size - w) // int(s) + 1
+    rows = announce_passes(
+        request,
+        "occlusion",
+        steps,
+        "windows",
+        "use larger sliding_window_shapes or strides (the default stride is the window).",
+    )
     baselines = perturbation_baseline(request)
     if not example:
         # Captum's Occlusion needs at least one dim per example; one scalar is one window: feature ablation.
@@ -119,16 +174,22 @@ def occlusion(request: Request) -> MethodOutput:
             perturbations_per_eval=per_eval,
         ),
     )
-    return MethodOutput(values, None, baseline_name(request.baseline), info={"windows": steps})
+    return MethodOutput(
+        values, None, baseline_name(request.baseline), info={"windows": steps, "forward_rows": rows}
+    )
 
 
 @register(
     "feature_ablation",
     family="perturbation",
-    description="Feature ablation: the drop in the target score when each feature (or group in feature_mask) "
-    "is replaced by the baseline. The attributions have the dtype of the model's scores, as in Captum "
-    "(float64 for a float64 model, int64 for an integer-valued one, whatever the dtype of the inputs).",
-    options={"feature_mask": None, **TOKEN_OPTIONS},
+    description="Feature ablation: the drop in the target score when each feature group is replaced by the "
+    "baseline. Default groups: for images [B, C, H, W] square patches of patch_size pixels (default "
+    "⌈min(H, W) / 14⌉: 16 px at 224 x 224, about 196 patches), all channels together; one token for token "
+    "ids; one feature otherwise; feature_mask= (integer group ids broadcastable to the inputs) overrides. "
+    "Warns before more than 5000 model rows. The attributions have the dtype of the model's scores, as in "
+    "Captum (float64 for a float64 model, int64 for an integer-valued one, whatever the dtype of the "
+    "inputs).",
+    options={"feature_mask": None, "patch_size": None, **TOKEN_OPTIONS},
     axioms=NOT_IN_TABLES,
     uses_baseline=True,
     integer_inputs=True,
@@ -138,16 +199,15 @@ def feature_ablation(request: Request) -> MethodOutput:
     """Captum's FeatureAblation."""
     from captum.attr import FeatureAblation
 
-    mask = request.options["feature_mask"]
-    if mask is not None:
-        if not isinstance(mask, torch.Tensor) or mask.is_floating_point():
-            raise TypeError(
-                "feature_mask must be an integer tensor of feature-group ids broadcastable to inputs."
-            )
-        mask = mask.to(request.device)
-        groups = int(mask.max()) + 1
-    else:
-        groups = int(request.inputs[0].numel())
+    mask, groups = feature_groups(request)
+    info = {"groups": groups, "forward_rows": 0}
+    info["forward_rows"] = announce_passes(
+        request,
+        "feature_ablation",
+        groups,
+        "feature groups",
+        "pass feature_mask= with fewer groups (or patch_size= for images).",
+    )
     explainer, baselines = FeatureAblation(request.scorer.captum_module()), perturbation_baseline(request)
     values = _batched(
         request,
@@ -162,4 +222,31 @@ def feature_ablation(request: Request) -> MethodOutput:
         ),
     )
     # No cast: differences of the model's scores keep its dtype (Captum's choice; exact for integer scores).
-    return MethodOutput(values, None, baseline_name(request.baseline))
+    return MethodOutput(values, None, baseline_name(request.baseline), info=info)
+
+
+def feature_groups(request: Request) -> tuple[torch.Tensor | None, int]:
+    """``(feature_mask for Captum, number of groups)``: the user's mask, patches for images, else None."""
+    mask, side = request.options["feature_mask"], request.options["patch_size"]
+    example = request.inputs.shape[1:]
+    if mask is not None:
+        if side is not None:
+            raise ValueError("patch_size= and feature_mask= are exclusive: the mask already sets the groups.")
+        if not isinstance(mask, torch.Tensor) or mask.is_floating_point():
+            raise TypeError(
+                "feature_mask must be an integer tensor of feature-group ids broadcastable to inputs."
+            )
+        mask = mask.to(request.device)
+        return mask, int(mask.max()) + 1
+    image = request.inputs.is_floating_point() and len(example) == 3
+    if side is not None:
+        if not image:
+            shape = tuple(request.inputs.shape)
+            raise ValueError(f"patch_size= is for images [B, C, H, W]; the inputs are {shape}.")
+        if isinstance(side, bool) or not isinstance(side, int) or side < 1:
+            raise ValueError(f"patch_size must be a positive int (pixels), got {side!r}.")
+    if not image:
+        return None, int(request.inputs[0].numel())  # one token / one feature per group
+    side = default_patch_size(example) if side is None else side
+    mask = patch_mask(example, side, request.device)
+    return mask, int(mask.max()) + 1

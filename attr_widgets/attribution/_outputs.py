@@ -217,25 +217,46 @@ def predict(
     *,
     output: OutputSelector = None,
     k: int | None = 5,
+    output_kind: str | None = None,
     **forward_kwargs: Any,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Top-``k`` softmax probabilities and class indices ``([B, k], [B, k])``; the model is left untouched.
+    """Top-``k`` class probabilities and class indices ``([B, k], [B, k])``; the model is left untouched.
 
     ``k=None`` returns every class, most probable first; a ``k`` above the number of classes does the same.
+    ``output_kind``: what the selected output is, "logits" (softmax is applied), "probabilities" (taken as
+    they are, e.g. a model ending in ``nn.Softmax``) or "log_probabilities" (``nn.LogSoftmax``: exp); None
+    detects it from the values (``detect_output_kind``).
     """
+    probs, indices, _ = predict_with_kind(
+        model, inputs, output=output, k=k, output_kind=output_kind, **forward_kwargs
+    )
+    return probs, indices
+
+
+def predict_with_kind(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    *,
+    output: OutputSelector = None,
+    k: int | None = 5,
+    output_kind: str | None = None,
+    **forward_kwargs: Any,
+) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """:func:`predict`, and the kind of output it assumed ("logits", "probabilities", "log_probabilities")."""
+    from .._torch import model_lock
     from ._model_state import model_device, preserved_model
+    from ._probabilities import check_output_kind, to_probabilities
     from ._validation import check_inputs, check_model
 
     check_model(model)
     if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
         raise ValueError(f"k must be a positive int or None (all classes), got {k!r}.")
+    check_output_kind(output_kind)
     x = check_inputs(inputs, model_device(model), floating=False)
-    from .._torch import model_lock
-
     # The per-model lock: a concurrent hook-based attribution must not run its hooks on this forward.
     with model_lock(model), preserved_model(model), torch.no_grad():
         logits = select_output(model(x, **forward_kwargs), output, batch_size=x.shape[0])
-    probs = torch.softmax(logits.float(), dim=1)
+    probs, kind = to_probabilities(logits, output_kind)
     classes = probs.shape[1]
     top = probs.topk(classes if k is None else min(k, classes), dim=1)
-    return top.values, top.indices
+    return top.values, top.indices, kind

@@ -1,4 +1,4 @@
-"""The method registry: names, option defaults, axioms (from the seeds' tables) and implementations.
+"""The method registry: names, option defaults, axioms (from the published tables) and implementations.
 
 A leaf module: it imports nothing of the package. The method modules (``_methods_*``) import it and register
 themselves with :func:`register`; ``_methods`` imports them once (``_api`` imports ``_methods``).
@@ -52,10 +52,12 @@ def _axioms(table: str, **verdicts: bool | None) -> Mapping[str, bool | None]:
 # True/False are the tables' ✓/✗ (Yes/No); None is a blank cell or a method neither table covers.
 ALL_HOLD = dict.fromkeys(AXIOMS[:6], True)
 IG_AXIOMS = _axioms(
-    "Hesse et al. 2021 + properties table (Integrated Gradients)", **ALL_HOLD, continuity=True
+    "Hesse et al. 2021 + properties table after Sundararajan et al. 2017 (Integrated Gradients)",
+    **ALL_HOLD,
+    continuity=True,
 )
 GRADIENT_AXIOMS = _axioms(
-    "properties table (Gradient)",
+    "properties table after Sundararajan et al. 2017 and Shrikumar et al. 2017 (Gradient)",
     sensitivity_a=False,
     sensitivity_b=True,
     implementation_invariance=True,
@@ -76,7 +78,7 @@ INPUT_X_GRADIENT_AXIOMS = _axioms(
 EXPECTED_GRADIENTS_AXIOMS = _axioms("Hesse et al. 2021 (Expected Gradients, in expectation)", **ALL_HOLD)
 X_GRADIENT_AXIOMS = _axioms("Hesse et al. 2021 (X-Gradient, on X-DNNs with the zero baseline)", **ALL_HOLD)
 GUIDED_BACKPROP_AXIOMS = _axioms(
-    "properties table (Guided backprop)",
+    "properties table after Sundararajan et al. 2017 and Shrikumar et al. 2017 (Guided backprop)",
     sensitivity_a=False,
     sensitivity_b=True,
     completeness=False,
@@ -85,14 +87,16 @@ GUIDED_BACKPROP_AXIOMS = _axioms(
     continuity=False,
 )
 DEEPLIFT_AXIOMS = _axioms(
-    "properties table (DeepLIFT)",
+    "properties table after Sundararajan et al. 2017 and Shrikumar et al. 2017 (DeepLIFT)",
     sensitivity_a=True,
     implementation_invariance=False,
     completeness=True,
     symmetry_preserving=True,
     continuity=True,
 )
-NOT_IN_TABLES = _axioms("not in the seeds' tables")
+NOT_IN_TABLES = _axioms(
+    "not in the tables of Hesse et al. 2021 or Sundararajan et al. 2017 / Shrikumar et al. 2017"
+)
 
 # The local / global distinction of Ancona et al.; Captum's ``multiply_by_inputs`` option.
 LOCAL_NOTE = (
@@ -130,7 +134,7 @@ class MethodInfo(str):
     ``uses_steps`` is True for the methods that take ``n_steps`` (the input and layer path methods).
 
     ``methods()`` returns these, so ``"saliency" in methods()`` works and ``methods()[i].axioms`` tells
-    which axioms the method satisfies according to the seeds' tables.
+    which axioms the method satisfies according to the published tables (see ``axioms['source']``).
     """
 
     family: str

@@ -103,7 +103,9 @@ def vector_directions(
     n_iter: int = DEFAULT_N_ITER,
     generator: torch.Generator | None = None,
 ) -> Projection:
-    """Seed §4.4: directions for a vector-valued ``f: Rⁿ → Rᵐ`` with ``Π = E[JᵀJ] = Σ_j E[∇f_j ∇f_jᵀ]``.
+    """Directions for a vector-valued ``f: Rⁿ → Rᵐ`` with ``Π = E[JᵀJ] = Σ_j E[∇f_j ∇f_jᵀ]``.
+
+    Hilton, A basis-invariant version of attribution (2024), §4.4.
 
     The objective becomes ``E[‖f(X) − f(μ + P(X − μ))‖²]``, the sum of the components' scalar objectives.
 

@@ -33,7 +33,7 @@ class Collected:
 
     Activations with extra position dims (tokens ``[batch, seq, n]``, conv maps ``[batch, h, w, n]`` after
     ``feature_dim`` is moved last) are flattened so that every (example, position) pair is one sample:
-    ``E[·]`` in the seed then runs over positions as well as examples.
+    ``E[·]`` in Hilton (2024) then runs over positions as well as examples.
 
     Attributes:
         acts: ``[N, n]`` activations.

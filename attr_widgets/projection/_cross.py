@@ -1,4 +1,7 @@
-"""Seed §4.2: a rank-k approximation of a cross-covariance ``Σ_XY`` weighted by ``Π_XY = E[∇f(X)∇f(Y)ᵀ]``."""
+"""A rank-k approximation of a cross-covariance ``Σ_XY`` weighted by ``Π_XY = E[∇f(X)∇f(Y)ᵀ]``.
+
+Hilton, A basis-invariant version of attribution (2024), §4.2.
+"""
 
 from __future__ import annotations
 
@@ -19,8 +22,8 @@ class CrossCovarianceApproximation:
     """``Σ_XY⁽ᵏ⁾ = Σ_XY G_Y U_Y (S_k²)⁺ U_Xᵀ G_Xᵀ Σ_XY = left · rightᵀ`` (Hilton 2024, §4.2).
 
     ``G_Xᵀ Σ_XY⁽ᵏ⁾ G_Y`` is the best rank-k approximation of ``G_Xᵀ Σ_XY G_Y = U_X S² U_Yᵀ``. Unlike the
-    original method, this depends on the factorisation ``Π_XY = G_X G_Yᵀ``; as the seed suggests we take the
-    one from the SVD of ``Π_XY`` (``G_X = U_Π s^½``, ``G_Y = W_Π s^½``), stored here for inspection.
+    original method, this depends on the factorisation ``Π_XY = G_X G_Yᵀ``; as Hilton (2024) suggests we take
+    the one from the SVD of ``Π_XY`` (``G_X = U_Π s^½``, ``G_Y = W_Π s^½``), stored here for inspection.
 
     Attributes:
         left: ``Σ_XY G_Y U_Y,k S_k⁻¹`` ``[..., n_x, r]``.

@@ -1,4 +1,6 @@
-"""The seed's algorithm (§2), computed exactly in float64 along the cheaper of two routes.
+"""Hilton's algorithm (§2), computed exactly in float64 along the cheaper of two routes.
+
+From Hilton, A basis-invariant version of attribution (2024).
 
 Notation: ``A`` and ``G`` factor ``Σ = AAᵀ`` and ``Π = GGᵀ``; ``σ`` are the singular values of ``M = GᵀA``.
 Both routes form the symmetric ``K = MᵀM = AᵀΠA`` (or ``MMᵀ``) in float64 and read ``σ² `` off its

@@ -1,4 +1,6 @@
-"""Seed §4.3: directions from the expected Hessian, for points where ``∇f ≈ 0``.
+"""Directions from the expected Hessian, for points where ``∇f ≈ 0``.
+
+Hilton, A basis-invariant version of attribution (2024), §4.3.
 
 ``Π`` is replaced by half the expected Hessian made positive semi-definite by taking absolute eigenvalues,
 ``Π_H = ½ Q|Λ|Qᵀ`` for ``E[H_f(X)] = QΛQᵀ`` (for a PSD Hessian that is just ``½E[H]``, for an NSD one

@@ -1,4 +1,6 @@
-"""Seed §4.1: randomized subspace iteration on ``M = GᵀA`` in factored form, ``O(npk)``.
+"""Randomized subspace iteration on ``M = GᵀA`` in factored form, ``O(npk)``.
+
+Hilton, A basis-invariant version of attribution (2024), §4.1.
 
 ``A = Xcᵀ/√p`` and ``G = Dᵀ√w`` are the centred activations and the gradient rows themselves, so ``M`` is
 ``q × p``; it is only ever touched through ``MΩ = G ᵀ(AΩ)`` and ``MᵀQ = Aᵀ(GQ)``, i.e. products of the data

@@ -1,4 +1,6 @@
-"""The seed's illustrative 10-line implementation (§2), verbatim, as the reference for tests and benchmarks.
+"""Hilton's illustrative 10-line implementation, verbatim, as the reference for tests and benchmarks.
+
+From Hilton, A basis-invariant version of attribution (2024), §2.
 
 Valid only for ``k <= rank(S)``. Its ``S`` is ``p`` times ours because it does not divide by the sample count;
 the bases it returns equal ours (the ``1/√p`` factors cancel in ``A V S^-½``).

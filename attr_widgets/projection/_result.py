@@ -88,7 +88,7 @@ class Projection:
         return self.reconstruct(self.coords(x))
 
     def objective(self, f: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
-        """The seed's objective ``E[‖f(X) − f(μ + P(X − μ))‖²]`` estimated on samples ``x``.
+        """Hilton's (2024) objective ``E[‖f(X) − f(μ + P(X − μ))‖²]`` estimated on samples ``x``.
 
         Args:
             f: maps a tensor shaped like ``x`` to per-sample outputs, either ``x.shape[:-1]`` (scalar f) or

@@ -15,12 +15,15 @@ import torch
 import traitlets
 from torch import nn
 
-from attr_widgets.attribution import Attribution, attribute, predict
+from attr_widgets.attribution import Attribution, attribute, unavailable_methods
+from attr_widgets.attribution._applicability import describe
+from attr_widgets.attribution._outputs import predict_with_kind
+from attr_widgets.attribution._probabilities import check_output_kind
 
 from ._base import ComputeWidget, Progress, Request, bundle, first_result_traits
 from ._classes import check_labels, top_k_entries
 from ._completeness import completeness
-from ._options import BASELINES, SIGN_MODES, choice_list, method_choices
+from ._options import BASELINES, METHOD_LABELS, SIGN_MODES, choice_list, method_choices
 from ._serialize import binary_array, channel_sum, display_rgba, unpack
 from ._traits import (
     BinaryArray,
@@ -94,6 +97,9 @@ class AttributionWidget(ComputeWidget):
         baseline: "zeros", "blur" or "uniform" (methods with a baseline).
         n_steps: integration steps for integrated gradients.
         output: selector for models that return tuples, dicts or objects (see ``attr_widgets.attribute``).
+        output_kind: what the model's scores are: "logits" (softmax gives the probabilities shown),
+            "probabilities" (shown as they are: a model ending in ``nn.Softmax``) or "log_probabilities"
+            (``nn.LogSoftmax``); None (default) reads it off the values, ``w.output_kind`` says which.
         methods: the methods offered in the selector (default: the image methods that need no extra options).
         opacity: heatmap opacity over the image, 0..1.
         sign_mode: "positive", "negative", "absolute" or "signed".
@@ -154,6 +160,7 @@ class AttributionWidget(ComputeWidget):
         baseline: str = "zeros",
         n_steps: int = 50,
         output: Any = None,
+        output_kind: str | None = None,
         methods: Sequence[str] | None = None,
         opacity: float = 0.85,
         sign_mode: str = "signed",
@@ -165,6 +172,7 @@ class AttributionWidget(ComputeWidget):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
         self._model = model
         self._output = output
+        self._requested_output_kind = check_output_kind(output_kind)
         self._internal_batch_size = internal_batch_size
         method_options = method_choices(methods)
         self._choices = {"method": [m["value"] for m in method_options]}
@@ -174,6 +182,7 @@ class AttributionWidget(ComputeWidget):
         self._input_dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
         x = self._validate_trait("inputs", inputs)
         self._load_predictions(x)
+        method_options = self._hide_unavailable(method_options, x, method)
         names = check_labels(labels, self._num_classes)
         self._target_follows_top = target is None
         controls = {
@@ -204,6 +213,8 @@ class AttributionWidget(ComputeWidget):
                 "methods": method_options,
                 "baselines": choice_list(BASELINES),
                 "sign_modes": choice_list(SIGN_MODES),
+                "output_kind": self._output_kind,
+                "unavailable_methods": describe(self._unavailable, METHOD_LABELS),
             },
             **first_result_traits(first, fields, fields["elapsed_ms"]),
             **controls,
@@ -226,8 +237,32 @@ class AttributionWidget(ComputeWidget):
 
     @property
     def probabilities(self) -> np.ndarray:
-        """Softmax probability of every class for the current input."""
+        """Probability of every class for the current input (see :attr:`output_kind`)."""
         return self._probs.copy()
+
+    @property
+    def unavailable_methods(self) -> dict[str, str]:
+        """``{method: one-line reason}`` for the methods hidden from the selector on this model."""
+        return dict(self._unavailable)
+
+    def _hide_unavailable(
+        self, options: list[dict[str, Any]], x: torch.Tensor, method: str
+    ) -> list[dict[str, Any]]:
+        """Drop the methods that cannot run meaningfully on the model (x_gradient on a non-X-DNN, ...)."""
+        self._unavailable = unavailable_methods(
+            self._model, x, [entry["value"] for entry in options], output=self._output
+        )
+        if method in self._unavailable:
+            reason = self._unavailable[method]
+            raise ValueError(f"method={method!r} is not available for this model: {reason}")
+        kept = [entry for entry in options if entry["value"] not in self._unavailable]
+        self._choices["method"] = [entry["value"] for entry in kept]
+        return kept
+
+    @property
+    def output_kind(self) -> str:
+        """What the model's scores were taken to be: "logits", "probabilities" or "log_probabilities"."""
+        return self._output_kind
 
     # -- the compute protocol (see _base.ComputeWidget)
     def _compute(self, request: Request, progress: Progress) -> tuple[dict[str, Any], Attribution]:
@@ -274,11 +309,14 @@ class AttributionWidget(ComputeWidget):
     def _predictions(self, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """(probability of every class, classes by decreasing probability); model errors name ``inputs``."""
         try:
-            probs, indices = predict(self._model, x, output=self._output, k=None)
+            probs, indices, kind = predict_with_kind(
+                self._model, x, output=self._output, k=None, output_kind=self._requested_output_kind
+            )
         except (ValueError, TypeError):
             raise
         except Exception as exc:
             raise _model_failure(self._model, x, exc) from exc
+        self._output_kind = kind
         full = np.zeros(probs.shape[1], dtype=np.float64)
         order = indices[0].cpu().numpy()
         full[order] = probs[0].detach().cpu().double().numpy()

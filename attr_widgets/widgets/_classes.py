@@ -15,6 +15,10 @@ def check_labels(labels: object, classes: int) -> list[str]:
         return [str(i) for i in range(classes)]
     if isinstance(labels, Mapping):
         return [str(labels.get(i, i)) for i in range(classes)]
+    if isinstance(labels, np.ndarray):  # e.g. np.array(names) or a column of class names
+        if labels.ndim != 1:
+            raise ValueError(f"labels: a numpy array of names must be 1-D, got shape {labels.shape}.")
+        labels = labels.tolist()
     if isinstance(labels, str) or not isinstance(labels, Sequence):
         raise TypeError(
             f"labels must be a sequence of class names or a dict {{index: name}}, got {labels!r}."

@@ -11,7 +11,9 @@ import torch
 import traitlets
 from torch import nn
 
-from attr_widgets.attribution import Attribution, attribute, predict
+from attr_widgets.attribution import Attribution, attribute
+from attr_widgets.attribution._outputs import predict_with_kind
+from attr_widgets.attribution._probabilities import check_output_kind
 
 from ._base import ComputeWidget, Progress, Request, bundle, first_result_traits
 from ._classes import check_labels, top_k_entries
@@ -85,6 +87,7 @@ class TabularAttributionWidget(ComputeWidget):
         baseline: str = "zeros",
         n_steps: int = 50,
         output: Any = None,
+        output_kind: str | None = None,
         top_features: int = 10,
         sign_mode: str = "signed",
         outlier_percent: float = 0.0,
@@ -93,6 +96,9 @@ class TabularAttributionWidget(ComputeWidget):
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
         self._model, self._output = model, output
+        # What the scores are (logits / probabilities / log-probabilities): set by each prediction.
+        self._requested_output_kind = check_output_kind(output_kind)
+        self.output_kind = "logits"
         self._internal_batch_size = internal_batch_size
         self._inputs_shape = tuple(getattr(inputs, "shape", ()))
         self._row = tabular_row(inputs)
@@ -198,7 +204,9 @@ class TabularAttributionWidget(ComputeWidget):
     # -- predictions
     def _load_predictions(self) -> None:
         try:
-            probs, order = predict(self._model, self._row, output=self._output, k=None)
+            probs, order, self.output_kind = predict_with_kind(
+                self._model, self._row, output=self._output, k=None, output_kind=self._requested_output_kind
+            )
         except (ValueError, TypeError):
             raise
         except Exception as exc:

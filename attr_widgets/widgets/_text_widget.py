@@ -11,8 +11,10 @@ import torch
 import traitlets
 from torch import nn
 
-from attr_widgets.attribution import Attribution, attribute, predict
+from attr_widgets.attribution import Attribution, attribute
 from attr_widgets.attribution._cache import model_state_key
+from attr_widgets.attribution._outputs import predict_with_kind
+from attr_widgets.attribution._probabilities import check_output_kind
 from attr_widgets.attribution._registry import specs
 
 from ._base import ComputeWidget, Progress, Request, bundle, first_result_traits
@@ -130,6 +132,7 @@ class TextAttributionWidget(ComputeWidget):
         n_steps: int = 32,
         layer: nn.Module | str | None = None,
         output: Any = None,
+        output_kind: str | None = None,
         example: int = 0,
         erasure: bool = False,
         words: bool = False,
@@ -149,6 +152,9 @@ class TextAttributionWidget(ComputeWidget):
                 f"got {type(tokenizer).__name__}."
             )
         self._model, self._output, self._tokenizer = model, output, tokenizer
+        # What the scores are (logits / probabilities / log-probabilities): set by each prediction.
+        self._requested_output_kind = check_output_kind(output_kind)
+        self.output_kind = "logits"
         self._internal_batch_size = internal_batch_size
         name, embedding = find_token_embedding(model) if layer is None else (layer, None)
         if embedding is not None:
@@ -362,8 +368,9 @@ class TextAttributionWidget(ComputeWidget):
 
     def _load_predictions(self, index: int) -> None:
         ex = self._examples[index]
-        probs, order = predict(self._model, ex.input_ids, output=self._output, k=None,
-                               attention_mask=ex.attention_mask)  # fmt: skip
+        probs, order, self.output_kind = predict_with_kind(
+            self._model, ex.input_ids, output=self._output, k=None,
+            output_kind=self._requested_output_kind, attention_mask=ex.attention_mask)  # fmt: skip
         full = np.zeros(probs.shape[1], dtype=np.float64)
         full[order[0].cpu().numpy()] = probs[0].detach().cpu().double().numpy()
         self._probs, self._order = full, order[0].cpu().numpy()

@@ -12,7 +12,7 @@ from attr_widgets.attribution._registry import specs
 # Every registered method (new ones included): what each needs comes from its methods() entry.
 INFO = {str(m): m for m in A.methods()}
 LAYER_METHODS = {name for name, m in INFO.items() if m.needs_layer}
-IMAGE_METHODS = [m for m in A.methods() if m != "attention"]
+IMAGE_METHODS = [m for m in A.methods() if m.family != "attention"]  # attention needs a transformer
 
 
 def _kwargs(method, model):

@@ -207,3 +207,13 @@ def test_model_without_convolutions():
     model = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
     w = AttributionWidget(model, torch.rand(3, 2, 2), labels=["a", "b", "c"])
     assert w.heatmap.shape == (2, 2) and len(w.top_k) == 3
+
+
+def test_labels_may_be_a_numpy_array_of_names(cnn, digit):
+    import attr_widgets as aw
+
+    names = np.array([f"digit {i}" for i in range(10)])
+    w = aw.AttributionWidget(cnn, digit, labels=names, method="saliency")
+    assert w.labels == list(names) and w.top_k[0]["label"] == names[w.top_k[0]["index"]]
+    with pytest.raises(ValueError, match=r"labels: a numpy array of names must be 1-D, got shape \(2, 5\)"):
+        aw.AttributionWidget(cnn, digit, labels=names.reshape(2, 5), method="saliency")
