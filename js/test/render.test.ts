@@ -55,6 +55,24 @@ describe("render", () => {
     expect(el.querySelector<HTMLInputElement>('[data-control="n_steps"]')!.disabled).toBe(true);
   });
 
+  it("says which methods are not offered for this model and what its scores were taken to be", () => {
+    const model = new FakeModel(traits());
+    const { el } = mount(model);
+    const hidden = el.querySelector<HTMLElement>('[data-role="unavailable-methods"]')!;
+    const kind = el.querySelector<HTMLElement>('[data-role="output-kind"]')!;
+    expect(hidden.hidden).toBe(true);
+    expect(kind.hidden).toBe(true); // logits: nothing to say
+    const options = model.get("options");
+    model.kernelSet("options", {
+      ...options,
+      unavailable_methods: [{ value: "guided_backprop", label: "Guided backprop", reason: "no nn.ReLU modules" }],
+      output_kind: "probabilities",
+    });
+    expect(hidden.hidden).toBe(false);
+    expect(hidden.textContent).toBe("Not offered for this model: Guided backprop (no nn.ReLU modules)");
+    expect(kind.textContent).toContain("outputs probabilities: shown as they are");
+  });
+
   it("never offers GradientSHAP with a blurred baseline", () => {
     const model = new FakeModel(traits());
     const { el } = mount(model);

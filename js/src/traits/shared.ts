@@ -27,11 +27,21 @@ export interface MethodChoice extends Choice {
   detail?: string;
 }
 
+/** A method the widget hides for this model, with the one-line reason (e.g. no nn.ReLU modules). */
+export interface UnavailableMethod {
+  value: string;
+  label: string;
+  reason: string;
+}
+
 /** Static choices for the selectors, sent once. */
 export interface Options {
   methods: MethodChoice[];
   baselines: Choice[];
   sign_modes: Choice[];
+  unavailable_methods?: UnavailableMethod[];
+  /** What the model's scores were taken to be: "logits", "probabilities" or "log_probabilities". */
+  output_kind?: string;
 }
 
 /** One of the model's top predictions for the input. */

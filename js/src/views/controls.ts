@@ -77,10 +77,15 @@ export function createControls(store: MethodStore): ControlsView {
 
   const baselineField = field("Baseline", baseline.el);
   const stepsField = field("Steps", steps, stepsValue);
+  // Why some methods are not in the list, and what the model's scores were taken to be: one quiet line each.
+  const hidden = h("div", { class: "aw-field-note", "data-role": "unavailable-methods" });
+  const scores = h("div", { class: "aw-field-note", "data-role": "output-kind" });
+  const methodField = field("Method", method);
+  methodField.append(hidden, scores);
   const el = h(
     "div",
     { class: "aw-controls" },
-    field("Method", method),
+    methodField,
     baselineField,
     stepsField,
     field("Show", sign.el),
@@ -92,6 +97,17 @@ export function createControls(store: MethodStore): ControlsView {
       method.replaceChildren(...options.methods.map((m) => h("option", { value: m.value }, m.label)));
       baseline.setChoices(options.baselines);
       sign.setChoices(options.sign_modes);
+      const missing = options.unavailable_methods ?? [];
+      hidden.hidden = missing.length === 0;
+      hidden.textContent = missing.length ? `Not offered for this model: ${missing.map((m) => `${m.label} (${m.reason})`).join("; ")}` : "";
+      const kind = options.output_kind ?? "logits";
+      scores.hidden = kind === "logits";
+      scores.textContent =
+        kind === "probabilities"
+          ? "The model outputs probabilities: shown as they are (no second softmax)."
+          : kind === "log_probabilities"
+            ? "The model outputs log-probabilities: shown as their exponentials."
+            : "";
     }
     const current = options.methods.find((m) => m.value === store.get("method"));
     if (changed.has("options") || changed.has("method")) {
