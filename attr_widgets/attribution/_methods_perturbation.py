@@ -71,11 +71,12 @@ def announce_passes(request: Request, method: str, units: int, unit: str, how_to
     """Set the progress total to the model rows ahead; warn before a run of more than PASSES_WARNING rows.
 
     ``units`` perturbations (feature groups, windows) of each of the batch's examples, plus Captum's forward
-    on the unperturbed inputs. Returns the number of rows.
+    on the unperturbed inputs. Returns the number of rows (without the memory probe's forward, which the
+    progress total includes when it is still to run).
     """
     rows = request.batch * (units + 1)
     scorer = request.scorer
-    scorer.total_rows = scorer.done_rows + rows
+    scorer.total_rows = scorer.done_rows + request.probe_rows + rows
     if rows > PASSES_WARNING:
         warnings.warn(
             f"{method}: {units} {unit} x {request.batch} example(s) = {rows} model rows (forward passes of "

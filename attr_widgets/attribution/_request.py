@@ -55,11 +55,17 @@ class Request:
         """The model's device (where the inputs are)."""
         return self.inputs.device
 
+    @property
+    def probe_rows(self) -> int:
+        """Model rows the memory probe will still run on first use of ``rows()`` (0 if not needed)."""
+        pending = self.bytes_per_row is None and self.probe_bytes is not None
+        return self.batch if pending and self.internal_batch_size == "auto" else 0
+
     def rows(self, total_rows: int) -> int:
         """Rows per model call for work of ``total_rows`` rows."""
         if self.bytes_per_row is None:
             # Only "auto" needs the figure; an int or None plans without it.
-            needed = self.internal_batch_size == "auto" and self.probe_bytes is not None
+            needed = self.probe_rows > 0
             self.bytes_per_row = self.probe_bytes() if needed else 0.0  # type: ignore[misc]
         return plan_rows(
             self.internal_batch_size,

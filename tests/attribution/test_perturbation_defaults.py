@@ -75,9 +75,10 @@ def test_the_progress_total_is_the_exact_number_of_rows_from_the_start() -> None
     attribute(
         model, x, method="feature_ablation", target=2, cache=False, progress=lambda d, t: seen.append((d, t))
     )
-    # The engine's first forward (3 rows) is reported before the estimate; from then on the total is final.
+    # The engine's first forward (3 rows) is reported before the estimate; from then on the total is final:
+    # the memory probe's forward with a graph (3 rows, it sizes the chunks), then Captum's rows.
     final = seen[-1][1]
-    assert final == 3 + 3 * (64 + 1)  # 2 px patches of 16 x 16: 64 groups, + Captum's unperturbed forward
+    assert final == 3 + 3 + 3 * (64 + 1)  # 2 px patches of 16 x 16: 64 groups, + Captum's unperturbed forward
     assert [t for _, t in seen[1:]] == [final] * (len(seen) - 1) and seen[-1][0] == final
     assert len(seen) >= 1 + 32  # on a CPU the 64 groups come in chunks of 2: progress in 32 steps
 
