@@ -54,6 +54,10 @@ def executed(name: str) -> nbformat.NotebookNode:
     """The notebook ``name`` after running it top to bottom (once per session), in a scratch directory."""
     import tempfile
 
+    # On a fresh machine matplotlib builds its font cache on first import and says so on stderr; build it
+    # here, so that the kernels (which share the cache directory) start with it and their stderr stays clean.
+    import matplotlib.font_manager  # noqa: F401
+
     nb = nbformat.read(NOTEBOOK_DIR / name, as_version=4)
     with tempfile.TemporaryDirectory() as scratch:
         # "python3" is the native kernel: jupyter_client launches it with this interpreter (sys.executable).
