@@ -1,23 +1,26 @@
-"""notebooks/00_tour.ipynb opened in a real JupyterLab 4 and a real Notebook 7, run top to bottom in Chromium.
+"""notebooks/00_tour.ipynb (and the lessons 03 and 04) opened in a real JupyterLab 4 and a real Notebook 7,
+run top to bottom in Chromium.
 
 Every widget the tour shows must render its result (no error box, no "widget view error"), the page must log
 no console error and request nothing beyond localhost, and no cell may print an error. The screenshots of
 the widgets (test-artifacts/browser/<app>-tour-<kind>.png) are the ones the README's gallery shows
 (docs/gallery/, copied from the JupyterLab run).
 
-The tour runs on its own server and kernel (a copy of the notebook in a temporary root), so it shares no
-kernel names with the other browser tests.
+The notebooks run on their own server (copies in a temporary root), each in its own kernel (shut down after
+its test), so they share no kernel names with the other browser tests.
 """
 
 import shutil
 
 import pytest
-from _jupyter import REPO, PageRecord, open_notebook, save_screenshot, start_server
+from _jupyter import REPO, PageRecord, open_notebook, remove_tree, save_screenshot, start_server
 from test_widget_in_browser import WAIT_FOR_SEQ_JS, root_selector
 
 pytestmark = pytest.mark.browser
 
 TOUR = REPO / "notebooks" / "00_tour.ipynb"
+# The lessons written with the tour (issue 12); their widgets must render in both apps too.
+LESSONS = (REPO / "notebooks" / "03_integrated_gradients.ipynb", REPO / "notebooks" / "04_xdnn.ipynb")
 # Cell tag -> the kind of widget the tour shows there (the screenshot's name).
 KINDS = {
     "widget-image": "image",
@@ -44,18 +47,38 @@ ALL_RAN_JS = """
 }
 """
 
-# Mark the cell tagged `tag` for locators, scroll it into view (JupyterLab 4 renders only visible cells) and
-# return its index.
-SHOW_TAGGED_CELL_JS = """
-async (tag) => {
+# Index of the cell tagged `tag` (-1 when none).
+TAGGED_CELL_JS = """
+(tag) => window.jupyterapp.shell.currentWidget.content.widgets.findIndex(
+  (cell) => (cell.model.getMetadata("tags") || []).includes(tag))
+"""
+
+# Indices of the code cells whose outputs include a widget.
+WIDGET_CELLS_JS = """
+() => {
   const notebook = window.jupyterapp.shell.currentWidget.content;
-  const index = notebook.widgets.findIndex((cell) => (cell.model.getMetadata("tags") || []).includes(tag));
-  if (index < 0) return -1;
-  await notebook.scrollToItem(index, "start");
-  notebook.widgets[index].node.dataset.testCell = tag;
-  return index;
+  const found = [];
+  notebook.widgets.forEach((cell, index) => {
+    if (cell.model.type !== "code") return;
+    const outputs = cell.model.outputs;
+    const mimes = [];
+    for (let i = 0; i < outputs.length; i++) mimes.push(...Object.keys(outputs.get(i).toJSON().data || {}));
+    if (mimes.includes("application/vnd.jupyter.widget-view+json")) found.push(index);
+  });
+  return found;
 }
 """
+
+# Scroll cell `index` into view (JupyterLab 4 renders only visible cells) and mark it for locators.
+SHOW_CELL_JS = """
+async ([index, mark]) => {
+  const notebook = window.jupyterapp.shell.currentWidget.content;
+  await notebook.scrollToItem(index, "start");
+  notebook.widgets[index].node.dataset.testCell = mark;
+}
+"""
+
+SHUTDOWN_KERNEL_JS = "async () => { await window.jupyterapp.shell.currentWidget.sessionContext.shutdown(); }"
 
 # Text of every error output and stderr stream in the notebook.
 ERROR_OUTPUTS_JS = """
@@ -78,41 +101,79 @@ ERROR_OUTPUTS_JS = """
 
 
 @pytest.fixture(scope="module", params=["lab", "notebook"])
-def tour(request, chromium, tmp_path_factory):
-    """A page with 00_tour.ipynb open, after "run all" has finished; yields (app, page, record)."""
+def app_server(request, tmp_path_factory):
+    """A JupyterLab 4 or Notebook 7 server whose root holds copies of the tour and the lessons."""
     app = request.param
     root = tmp_path_factory.mktemp(f"tour-{app}")
-    shutil.copy(TOUR, root / TOUR.name)
+    for notebook in (TOUR, *LESSONS):
+        shutil.copy(notebook, root / notebook.name)
     server = start_server(app, root)
+    yield app, server
+    server.stop()
+
+
+@pytest.fixture
+def run_all(app_server, chromium):
+    """``run_all(name)``: a fresh page with notebook ``name`` open after "run all" finished -> (page, record).
+
+    After the test: no request left localhost, no console error, and the notebook's kernel is shut down.
+    """
+    app, server = app_server
     record = PageRecord(app=app)
     context = chromium.new_context(viewport={"width": 1280, "height": 1000})
     context.on("request", lambda r: record.requests.append(r.url))
     page = context.new_page()
     page.on("console", lambda m: m.type == "error" and record.console_errors.append(m.text))
     page.on("pageerror", record.page_error)
-    try:
-        open_notebook(page, server, TOUR.name)
+
+    def open_and_run(name):
+        # JupyterLab would restore the previous test's notebook (its kernel shut down) next to this one.
+        remove_tree(server.root / ".workspaces")
+        open_notebook(page, server, name)
         page.evaluate(RUN_ALL_JS)
         page.wait_for_function(ALL_RAN_JS, timeout=240_000, polling=500)
-        yield app, page, record
+        return page, record
+
+    try:
+        yield open_and_run
+        external = record.external_requests()
+        assert not external, f"requests left localhost in {app}: {external}"
+        assert not record.console_errors, f"browser console errors in {app}: {record.console_errors}"
     finally:
+        page.evaluate(SHUTDOWN_KERNEL_JS)
         context.close()
-        server.stop()
 
 
-def test_tour_runs_and_every_widget_renders(tour):
-    app, page, record = tour
+def check_rendered(page, index, mark):
+    """The widget in cell ``index`` shows a result: no error box, no view error, connected."""
+    page.evaluate(SHOW_CELL_JS, [index, mark])
+    root = page.locator(root_selector(mark))
+    root.wait_for(timeout=60_000)
+    page.wait_for_function(WAIT_FOR_SEQ_JS, arg=[root_selector(mark), 0], timeout=90_000)
+    assert root.count() == 1, mark
+    assert not root.locator(".aw-error").is_visible(), (mark, root.locator(".aw-error").inner_text())
+    assert "widget view error" not in root.inner_text(), mark
+    assert root.get_attribute("data-connected") != "false", mark
+    return root
+
+
+def test_tour_runs_and_every_widget_renders(app_server, run_all):
+    app = app_server[0]
+    page, _ = run_all(TOUR.name)
     assert page.evaluate(ERROR_OUTPUTS_JS) == []
     for tag, kind in KINDS.items():
-        assert page.evaluate(SHOW_TAGGED_CELL_JS, tag) >= 0, f"no cell tagged {tag}"
-        root = page.locator(root_selector(tag))
-        root.wait_for(timeout=60_000)
-        page.wait_for_function(WAIT_FOR_SEQ_JS, arg=[root_selector(tag), 0], timeout=90_000)
-        assert root.count() == 1, tag
-        assert not root.locator(".aw-error").is_visible(), (tag, root.locator(".aw-error").inner_text())
-        assert "widget view error" not in root.inner_text(), tag
-        assert root.get_attribute("data-connected") != "false", tag
+        index = page.evaluate(TAGGED_CELL_JS, tag)
+        assert index >= 0, f"no cell tagged {tag}"
+        root = check_rendered(page, index, tag)
         page.wait_for_timeout(300)  # let the last frame paint before the screenshot
         save_screenshot(root, f"{app}-tour-{kind}")
-    assert not record.external_requests(), f"requests left localhost in {app}: {record.external_requests()}"
-    assert not record.console_errors, f"browser console errors in {app}: {record.console_errors}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
+def test_lesson_runs_and_its_widgets_render(run_all, lesson):
+    page, _ = run_all(lesson.name)
+    assert page.evaluate(ERROR_OUTPUTS_JS) == []
+    cells = page.evaluate(WIDGET_CELLS_JS)
+    assert cells, f"{lesson.name} shows no widget"
+    for index in cells:
+        check_rendered(page, index, f"{lesson.stem}-{index}")
