@@ -152,6 +152,7 @@ describe("scales", () => {
     expect(s(1e-2)).toBeCloseTo(50);
     expect(s(1)).toBeCloseTo(100);
     expect(s.ticks).toEqual([1e-4, 1e-3, 1e-2, 1e-1, 1]);
-    expect(linearScale(0, 1, 0, 10).ticks).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+    expect(linearScale(0, 1, 0, 10).ticks).toEqual([0, 0.5, 1]);
+    expect(linearScale(-1, 1, 0, 10).ticks).toEqual([-1, -0.5, 0, 0.5, 1]);
   });
 });
