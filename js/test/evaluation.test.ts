@@ -152,6 +152,7 @@ describe("scales", () => {
     expect(s(1e-2)).toBeCloseTo(50);
     expect(s(1)).toBeCloseTo(100);
     expect(s.ticks).toEqual([1e-4, 1e-3, 1e-2, 1e-1, 1]);
+    expect(logScale(1e-9, 1, 0, 100).ticks).toEqual([1e-9, 1e-6, 1e-3, 1]); // at most five labels
     expect(linearScale(0, 1, 0, 10).ticks).toEqual([0, 0.5, 1]);
     expect(linearScale(-1, 1, 0, 10).ticks).toEqual([-1, -0.5, 0, 0.5, 1]);
   });

@@ -47,7 +47,9 @@ export function logScale(lo: number, hi: number, from: number, to: number): Scal
   const b = Math.log10(hi > lo ? hi : lo * 10);
   const scale = ((v: number) => from + ((Math.log10(Math.max(v, lo)) - a) / (b - a)) * (to - from)) as Scale;
   scale.ticks = [];
-  for (let e = Math.ceil(a); e <= Math.floor(b); e++) scale.ticks.push(Number(`1e${e}`)); // exact decades
+  const decades = Math.floor(b) - Math.ceil(a);
+  const every = Math.max(1, Math.ceil(decades / 4)); // at most five labels
+  for (let e = Math.floor(b); e >= Math.ceil(a); e -= every) scale.ticks.unshift(Number(`1e${e}`)); // exact decades
   if (scale.ticks.length === 0) scale.ticks = [lo, hi];
   return scale;
 }
@@ -112,7 +114,9 @@ export function lineChart(series: Series[], options: ChartOptions): Chart {
   const xPos = options.logX ? positive(xs) : xs;
   const yPos = options.logY ? positive(ys) : ys;
   const [xlo, xhi] = [Math.min(...xPos, options.logX ? 1 : 0), Math.max(...xPos, options.logX ? 10 : 1)];
-  const [ylo, yhi] = options.yRange ?? [Math.min(...yPos, options.logY ? 1e-6 : 0), Math.max(...yPos, 1e-12)];
+  const yhiData = yPos.length ? Math.max(...yPos) : 1;
+  const yloData = yPos.length ? Math.min(...yPos) : 0;
+  const [ylo, yhi] = options.yRange ?? (options.logY ? [Math.max(yloData, yhiData * 1e-12), yhiData] : [Math.min(yloData, 0), Math.max(yhiData, 1e-12)]);
   const x = options.logX ? logScale(xlo, xhi, x0, x1) : linearScale(xlo, xhi, x0, x1);
   const y = options.logY ? logScale(ylo, yhi, y0, y1) : linearScale(ylo, yhi, y0, y1);
 

@@ -103,7 +103,7 @@ export function sanityCard(figure: SanityFigure, image: RgbaImage | null, origin
         "figure",
         { class: "aw-eval-fig", "data-layer": figure.layers[i] },
         thumbnail(map.data, image, map.width, map.height, mode),
-        h("figcaption", {}, `…${figure.layers[i]}`, h("br"), `ρ|·| ${rho === null ? "n/a" : rho.toFixed(2)}`),
+        h("figcaption", {}, `+ layer ${figure.layers[i]}`, h("br"), `ρ|·| ${rho === null ? "n/a" : rho.toFixed(2)}`),
       ),
     );
   });
@@ -146,7 +146,7 @@ export function axiomsCard(figure: AxiomsFigure): HTMLElement {
     h(
       "table",
       { class: "aw-eval-table" },
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "axiom"), h("th", { scope: "col" }, "on your model"), h("th", { scope: "col" }, "measured"), h("th", { scope: "col" }, "theory"), h("th", { scope: "col" }, ""))),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "axiom"), h("th", { scope: "col", title: "The probe on your model" }, "your model"), h("th", { scope: "col" }, "measured"), h("th", { scope: "col" }, "theory"), h("th", { scope: "col" }, ""))),
       h("tbody", {}, ...rows),
     ),
     h("p", { class: "aw-eval-note" }, `Probes of ${figure.method} on your model (Sundararajan, Taly and Yan, “Axiomatic Attribution for Deep Networks”, 2017); theory: ${figure.source}. Hover a figure for what it measures.`),
