@@ -127,8 +127,9 @@ class AttributionWidget(ComputeWidget):
     num_classes = traitlets.Int(0).tag(sync=True)
     top_k = traitlets.List(traitlets.Dict()).tag(sync=True)
     options = traitlets.Dict().tag(sync=True)
-    # The evaluation panel's state and figures (written by Python only; see _evaluation_panel).
+    # The evaluation panel's progress and its figures (written by Python only; see _evaluation_panel).
     evaluation = traitlets.Dict().tag(sync=True)
+    evaluation_figures = traitlets.Dict().tag(sync=True)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         """Text (``tokenizer=``, a str or list of str, a tokenizer's output) gets token highlights.

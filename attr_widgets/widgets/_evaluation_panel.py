@@ -118,19 +118,21 @@ class Evaluator:
         with self._lock:  # the panel shows every figure known for these settings, not only the new ones
             figures = {key[-1]: value[1] for key, value in self._cache.items() if key[:-1] == job.key}
         try:
+            self._report(job, "computing", 0, job.what[0], start, figures)
             for index, name in enumerate(job.what):
-                self._report(job, "computing", index, name, start, figures)
-                results[name], figures[name] = self._figure(job, name, index, start, figures)
+                results[name], figures[name] = self._figure(job, name, index, start)
+                # A figure is sent once, when it is done; progress reports carry only the counts.
+                self._report(job, "computing", index + 1, name, start, figures)
         except (Cancelled, KeyboardInterrupt):
-            self._report(job, "cancelled", len(results), "", start, figures)
+            self._report(job, "cancelled", len(results), "", start)
             raise
         except BaseException as exc:
-            self._report(job, "error", len(results), "", start, figures, error=describe_error(exc))
+            self._report(job, "error", len(results), "", start, error=describe_error(exc))
             raise
-        self._report(job, "idle", len(job.what), "", start, figures)
+        self._report(job, "idle", len(job.what), "", start)
         return results
 
-    def _figure(self, job: Job, name: str, index: int, start: float, figures: dict) -> tuple[Any, dict]:
+    def _figure(self, job: Job, name: str, index: int, start: float) -> tuple[Any, dict]:
         key = (*job.key, name)
         with self._lock:
             if key in self._cache:
@@ -153,7 +155,7 @@ class Evaluator:
                 last[0] = now
                 # The share of a figure done is unknown up front: each attribute call halves what is left.
                 share = 1 - 0.5 ** (calls[0] + done / max(total, 1))
-                self._report(job, "computing", index + share, name, start, figures)
+                self._report(job, "computing", index + share, name, start)
 
         with model_lock(job.subject.model):
             value = figure(name, job.subject, progress)
@@ -164,21 +166,23 @@ class Evaluator:
                 self._cache.popitem(last=False)
         return value
 
-    def _report(self, job: Job, state: str, done: float, name: str, start: float, figures: dict[str, Any],
-                error: str | None = None) -> None:  # fmt: skip
+    def _report(self, job: Job, state: str, done: float, name: str, start: float,
+                figures: dict[str, Any] | None = None, error: str | None = None) -> None:  # fmt: skip
+        """Progress in ``evaluation``; with ``figures``, also ``evaluation_figures`` (one message)."""
         w = self._widget
         with self._lock:
             if job is not self._job:
                 return  # overtaken by a newer job: its reports win
             message = f"computing {name}…" if state == "computing" else state if state != "idle" else ""
-            w.evaluation = {
-                "state": state,
-                "what": list(job.what),
-                "done": float(done),
-                "total": len(job.what),
-                "elapsed_ms": (time.perf_counter() - start) * 1000,
-                "message": message,
-                "error": error,
-                "controls": dict(job.subject.controls),
-                "figures": dict(figures),
-            }
+            with w.hold_sync():
+                if figures is not None:
+                    w.evaluation_figures = {"controls": dict(job.subject.controls), "figures": dict(figures)}
+                w.evaluation = {
+                    "state": state,
+                    "what": list(job.what),
+                    "done": float(done),
+                    "total": len(job.what),
+                    "elapsed_ms": (time.perf_counter() - start) * 1000,
+                    "message": message,
+                    "error": error,
+                }

@@ -1,7 +1,7 @@
 import type { RenderProps } from "@anywidget/types";
 import { afterEach, describe, expect, it } from "vitest";
 import widget from "../src/entries/attribution";
-import type { AttributionWidgetTraits, CurveFigure, Evaluation } from "../src/traits/attribution";
+import type { AttributionWidgetTraits, CurveFigure, Evaluation, EvaluationFigures } from "../src/traits/attribution";
 import { linearScale, logScale } from "../src/views/evaluation/charts";
 import { nearestPoint, replacedAt } from "../src/views/evaluation/curves";
 import { figuresCurrent } from "../src/views/evaluation/panel";
@@ -25,20 +25,17 @@ function curve(name: "deletion" | "insertion"): CurveFigure {
 }
 
 function evaluation(extra: Partial<Evaluation> = {}): Evaluation {
-  const { controls } = result(1);
+  return { state: "idle", what: ["deletion", "insertion"], done: 2, total: 2, elapsed_ms: 10, message: "", error: null, ...extra };
+}
+
+function known(figures?: EvaluationFigures["figures"], controls?: Record<string, unknown>): EvaluationFigures {
   return {
-    state: "idle",
-    what: ["deletion", "insertion"],
-    done: 2,
-    total: 2,
-    elapsed_ms: 10,
-    message: "",
-    error: null,
-    controls,
-    figures: { deletion: curve("deletion"), insertion: curve("insertion") },
-    ...extra,
+    controls: controls ?? result(1).controls,
+    figures: figures ?? { deletion: curve("deletion"), insertion: curve("insertion") },
   };
 }
+
+const withCurves = () => traits({ evaluation: evaluation(), evaluation_figures: known() });
 
 function mount(model: FakeModel): HTMLElement {
   const el = document.createElement("div");
@@ -63,7 +60,7 @@ describe("curve ↔ map linking", () => {
   });
 
   it("hovering a curve point marks those pixels on the heatmap, leaving clears it", () => {
-    const el = mount(new FakeModel(traits({ evaluation: evaluation() })));
+    const el = mount(new FakeModel(withCurves()));
     const map = el.querySelector<HTMLElement>(".aw-heatmap")!;
     const chart = el.querySelector<SVGSVGElement>('[data-chart="deletion"]')!;
     expect(map.dataset.masked ?? "0").toBe("0");
@@ -86,7 +83,7 @@ describe("evaluation panel", () => {
     expect(model.sent).toContainEqual({ type: "evaluate", what: ["deletion", "insertion"] });
     el.querySelector<HTMLButtonElement>('[data-job="sanity"]')!.click();
     expect(model.sent).toContainEqual({ type: "evaluate", what: ["sanity"] });
-    model.kernelSet("evaluation", evaluation({ state: "computing", done: 0.5, total: 1, message: "computing sanity…", figures: {} }));
+    model.kernelSet("evaluation", evaluation({ state: "computing", done: 0.5, total: 1, message: "computing sanity…" }));
     const cancel = el.querySelector<HTMLButtonElement>('[data-control="evaluate-cancel"]')!;
     expect(cancel.hidden).toBe(false);
     expect(el.querySelector(".aw-eval-status")!.textContent).toBe("computing sanity… 50 %");
@@ -96,19 +93,31 @@ describe("evaluation panel", () => {
   });
 
   it("shows AUCs against the random order, and greys figures for other settings", () => {
-    const model = new FakeModel(traits({ evaluation: evaluation() }));
+    const model = new FakeModel(withCurves());
     const el = mount(model);
     const auc = el.querySelector<HTMLElement>('[data-figure="deletion"] .aw-eval-auc')!;
     expect(auc.textContent).toBe("AUC 0.350 · random 0.600 (lower is better)");
     expect(auc.classList.contains("aw-eval-good")).toBe(true);
     expect(el.querySelector<HTMLElement>(".aw-eval-stale-note")!.hidden).toBe(true);
-    model.kernelSet("evaluation", evaluation({ controls: { ...result(1).controls, method: "saliency" } }));
+    model.kernelSet("evaluation_figures", known(undefined, { ...result(1).controls, method: "saliency" }));
     expect(el.querySelector<HTMLElement>(".aw-eval-stale-note")!.hidden).toBe(false);
     expect(el.querySelector(".aw-eval-grid-cards")!.classList.contains("aw-stale")).toBe(true);
   });
 
+  it("a slow figure shows progress while the figures already done stay drawn", () => {
+    const model = new FakeModel(withCurves());
+    const el = mount(model);
+    model.kernelSet("evaluation", evaluation({ state: "computing", what: ["sanity"], done: 0.25, total: 1, message: "computing sanity…" }));
+    expect(el.querySelector<HTMLElement>(".aw-eval-progress")!.hidden).toBe(false);
+    expect(el.querySelector<HTMLElement>(".aw-eval-bar-fill")!.style.width).toBe("25%");
+    expect(el.querySelectorAll(".aw-eval-card")).toHaveLength(2);
+    model.kernelSet("evaluation", evaluation({ state: "cancelled", what: ["sanity"], done: 0, total: 1 }));
+    expect(el.querySelector(".aw-eval-status")!.textContent).toBe("cancelled");
+    expect(el.querySelectorAll(".aw-eval-card")).toHaveLength(2);
+  });
+
   it("draws convergence with the current setting marked, the sanity flag and the axiom table", () => {
-    const figures: Evaluation["figures"] = {
+    const figures: EvaluationFigures["figures"] = {
       convergence: {
         applicable: true,
         rules: { gausslegendre: { n_steps: [2, 8, 32], delta: [0.1, 0.01, 1e-4], relative_delta: [1, 0.1, 1e-3] } },
@@ -125,7 +134,7 @@ describe("evaluation panel", () => {
       },
       infidelity: { value: 0.0123, meaning: "lower is better" },
     };
-    const el = mount(new FakeModel(traits({ evaluation: evaluation({ figures }) })));
+    const el = mount(new FakeModel(traits({ evaluation: evaluation(), evaluation_figures: known(figures) })));
     const mark = el.querySelector('[data-chart="convergence"] [data-mark="current"]')!;
     expect(mark.querySelector("title")!.textContent).toContain("n_steps = 50 (nearest measured: 32)");
     expect(el.querySelectorAll('[data-chart="convergence"] .aw-eval-line')).toHaveLength(1);
@@ -139,8 +148,8 @@ describe("evaluation panel", () => {
 
   it("figuresCurrent compares every control", () => {
     const { controls } = result(1);
-    expect(figuresCurrent(evaluation(), controls)).toBe(true);
-    expect(figuresCurrent(evaluation(), { ...controls, n_steps: 51 })).toBe(false);
+    expect(figuresCurrent(known(), controls)).toBe(true);
+    expect(figuresCurrent(known(), { ...controls, n_steps: 51 })).toBe(false);
     expect(figuresCurrent({}, controls)).toBe(false);
   });
 });

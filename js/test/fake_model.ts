@@ -122,6 +122,7 @@ export function traits(extra: Partial<AttributionWidgetTraits> = {}): Attributio
     baseline: "zeros",
     n_steps: 50,
     evaluation: {},
+    evaluation_figures: {},
     opacity: 0.75,
     sign_mode: "signed",
     outlier_percent: 0,

@@ -41,7 +41,7 @@ def check_panel(nb, page):
 
     # The curve on screen is the kernel's.
     kernel = json.loads(kernel_exec(
-        page, "import json; print(json.dumps(w_eval.evaluation['figures']['deletion']))"
+        page, "import json; print(json.dumps(w_eval.evaluation_figures['figures']['deletion']))"
     ))
     auc = float(root.locator('[data-figure="deletion"] .aw-eval-auc').get_attribute("data-auc"))
     assert auc == pytest.approx(kernel["auc"])
@@ -65,6 +65,12 @@ def check_panel(nb, page):
 
     # "All": progress while it runs, then every figure.
     root.locator('[data-job="all"]').click()
+    # The slow figures show progress while the curves already done stay drawn (convergence alone runs 35
+    # attributions, so "computing" lasts long enough to be seen).
+    progress = """(el) => el.dataset.state === 'computing'
+        && el.querySelector('[data-figure="deletion"]') !== null
+        && !el.querySelector('[data-control="evaluate-cancel"]').hidden"""
+    page.wait_for_function(progress, arg=panel.element_handle(), timeout=30_000)
     page.wait_for_function(
         "(el) => el.querySelectorAll('.aw-eval-card').length === 6 && el.dataset.state === 'idle'",
         arg=panel.element_handle(),
@@ -73,12 +79,12 @@ def check_panel(nb, page):
     for name in ALL_FIGURES:
         assert root.locator(f'[data-figure="{name}"]').count() == 1, name
     axioms = json.loads(
-        kernel_exec(page, "print(json.dumps(w_eval.evaluation['figures']['axioms']['rows']))")
+        kernel_exec(page, "print(json.dumps(w_eval.evaluation_figures['figures']['axioms']['rows']))")
     )
     rows = root.locator('[data-figure="axioms"] tbody tr')
     verdicts = rows.evaluate_all("rows => rows.map(r => r.dataset.verdict)")
     assert verdicts == ["pass" if row["passed"] else "fail" for row in axioms]
-    layers = int(kernel_exec(page, "print(len(w_eval.evaluation['figures']['sanity']['layers']))"))
+    layers = int(kernel_exec(page, "print(len(w_eval.evaluation_figures['figures']['sanity']['layers']))"))
     assert root.locator('[data-figure="sanity"] .aw-eval-thumb').count() == layers + 1
     assert root.locator('[data-chart="convergence"] [data-mark="current"]').count() == 1
     assert root.locator(".aw-eval-stale-note").is_hidden()

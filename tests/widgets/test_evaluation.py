@@ -43,7 +43,7 @@ def test_curves_equal_the_engine_and_the_order_marks_the_top_pixels(widget):
         assert isinstance(got[name], Curve)
         torch.testing.assert_close(got[name].scores, expected.scores, rtol=0, atol=0)
         torch.testing.assert_close(got[name].auc, expected.auc, rtol=0, atol=0)
-        shown = widget.evaluation["figures"][name]
+        shown = widget.evaluation_figures["figures"][name]
         assert shown["scores"] == expected.scores[0].tolist() and shown["auc"] == float(expected.auc[0])
         assert len(shown["fractions"]) == 51
         # The random-order reference is the same engine function on a seeded random ranking.
@@ -51,7 +51,7 @@ def test_curves_equal_the_engine_and_the_order_marks_the_top_pixels(widget):
         reference = function(widget.model, x, random_map, target=target, baseline=baseline, steps=50)
         assert shown["random_scores"] == reference.scores[0].tolist()
     # The hover mask: the first counts[i] pixels of `order` are the counts[i] largest of the heatmap (numpy).
-    shown = widget.evaluation["figures"]["deletion"]
+    shown = widget.evaluation_figures["figures"]["deletion"]
     heat = widget.heatmap.ravel()
     assert shown["order"] == np.argsort(-heat.astype(np.float64), kind="stable").tolist()
     assert shown["counts"][-1] == heat.size and shown["counts"][0] == 0
@@ -59,7 +59,7 @@ def test_curves_equal_the_engine_and_the_order_marks_the_top_pixels(widget):
 
 def test_deleting_in_attribution_order_matches_scoring_masked_images_by_hand(widget):
     figure = widget.evaluate("deletion")["deletion"]
-    shown = widget.evaluation["figures"]["deletion"]
+    shown = widget.evaluation_figures["figures"]["deletion"]
     k = 5  # a point in the middle: remove the top counts[k] pixels by hand, softmax of the target
     x = widget.inputs.clone()
     flat = x.view(-1)
@@ -74,14 +74,14 @@ def test_convergence_equals_the_engine(widget):
     expected = convergence(widget.model, widget.inputs, method="integrated_gradients", target=_target(widget),
                            baseline="zeros")  # fmt: skip
     assert got == expected
-    shown = widget.evaluation["figures"]["convergence"]
+    shown = widget.evaluation_figures["figures"]["convergence"]
     assert shown["rules"] == expected and shown["current"] == {"rule": "gausslegendre", "n_steps": STEPS}
 
 
 def test_convergence_is_not_applicable_to_a_method_without_a_quadrature(widget):
     widget.method = "saliency"
     assert widget.evaluate("convergence")["convergence"] is None
-    assert widget.evaluation["figures"]["convergence"]["applicable"] is False
+    assert widget.evaluation_figures["figures"]["convergence"]["applicable"] is False
 
 
 def test_sanity_equals_the_engine_and_thumbnails_are_the_randomised_maps(widget):
@@ -93,7 +93,7 @@ def test_sanity_equals_the_engine_and_thumbnails_are_the_randomised_maps(widget)
     assert got.layers == expected.layers
     torch.testing.assert_close(got.spearman, expected.spearman, rtol=0, atol=0)
     torch.testing.assert_close(got.spearman_abs, expected.spearman_abs, rtol=0, atol=0)
-    shown = widget.evaluation["figures"]["sanity"]
+    shown = widget.evaluation_figures["figures"]["sanity"]
     assert shown["layers"] == list(expected.layers)
     # Each thumbnail's rank correlation with the original map, by scipy, is the reported one.
     original = got.original.sum(1).ravel().numpy()
@@ -111,7 +111,7 @@ def test_axioms_equal_check_axioms(widget):
         baseline=torch.zeros(1, 8, 8), n_steps=STEPS, seed=0,
     )  # fmt: skip
     assert got.to_dict() == expected.to_dict()
-    rows = widget.evaluation["figures"]["axioms"]["rows"]
+    rows = widget.evaluation_figures["figures"]["axioms"]["rows"]
     assert [r["axiom"] for r in rows] == list(expected.checks)
     assert [r["passed"] for r in rows] == [c.passed for c in expected.checks.values()]
     assert all(r["theory"] is True for r in rows)  # Integrated Gradients satisfies all six in theory
@@ -127,7 +127,7 @@ def test_infidelity_and_sensitivity_equal_the_engine(widget):
         n_steps=STEPS,
     )  # fmt: skip
     torch.testing.assert_close(got["sensitivity"], expected)
-    assert widget.evaluation["figures"]["sensitivity"]["value"] == pytest.approx(float(expected[0]))
+    assert widget.evaluation_figures["figures"]["sensitivity"]["value"] == pytest.approx(float(expected[0]))
 
 
 def test_results_are_cached_per_settings_and_the_panel_keeps_known_figures(widget):
@@ -135,12 +135,12 @@ def test_results_are_cached_per_settings_and_the_panel_keeps_known_figures(widge
     computed = widget._evaluator.computed
     again = widget.evaluate("sanity")
     assert again["sanity"] is first["sanity"] and widget._evaluator.computed == computed
-    assert set(widget.evaluation["figures"]) == {"deletion", "sanity"}  # the cached deletion is shown too
+    assert set(widget.evaluation_figures["figures"]) == {"deletion", "sanity"}  # the cached deletion too
     widget.n_steps = STEPS + 1
     other = widget.evaluate("sanity")
     assert other["sanity"] is not first["sanity"] and widget._evaluator.computed == computed + 1
-    assert set(widget.evaluation["figures"]) == {"sanity"}
-    assert widget.evaluation["controls"]["n_steps"] == STEPS + 1
+    assert set(widget.evaluation_figures["figures"]) == {"sanity"}
+    assert widget.evaluation_figures["controls"]["n_steps"] == STEPS + 1
 
 
 def test_evaluation_leaves_the_main_request_and_the_model_alone(widget):
@@ -157,7 +157,7 @@ def test_evaluation_leaves_the_main_request_and_the_model_alone(widget):
 def test_a_job_from_the_view_runs_in_the_background_and_can_be_cancelled(widget):
     widget._on_view_message(widget, {"type": "evaluate", "what": ["deletion"]}, [])
     assert widget._wait_workers(30)
-    assert widget.evaluation["state"] == "idle" and "deletion" in widget.evaluation["figures"]
+    assert widget.evaluation["state"] == "idle" and "deletion" in widget.evaluation_figures["figures"]
     # Hold the model: the job waits at its first figure; the cancel stops it at its first model call.
     with model_lock(widget.model):
         widget._on_view_message(widget, {"type": "evaluate", "what": ["sanity", "axioms"]}, [])
@@ -165,7 +165,8 @@ def test_a_job_from_the_view_runs_in_the_background_and_can_be_cancelled(widget)
         widget._on_view_message(widget, {"type": "evaluate_cancel"}, [])
     assert widget._wait_workers(30)
     assert widget.evaluation["state"] == "cancelled"
-    assert "sanity" not in widget.evaluation["figures"] and "deletion" in widget.evaluation["figures"]
+    shown = widget.evaluation_figures["figures"]
+    assert "sanity" not in shown and "deletion" in shown
     assert not widget.busy
     assert widget.evaluate("sanity")["sanity"].layers  # runs again afterwards
 

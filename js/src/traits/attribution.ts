@@ -91,7 +91,7 @@ export interface Figures {
   sensitivity?: NumberFigure;
 }
 
-/** The evaluation panel's state (attr_widgets/widgets/_evaluation_panel.py), `{}` before the first job. */
+/** The evaluation panel's progress (attr_widgets/widgets/_evaluation_panel.py), `{}` before the first job. */
 export interface Evaluation {
   state: "computing" | "idle" | "cancelled" | "error";
   what: string[];
@@ -101,6 +101,10 @@ export interface Evaluation {
   elapsed_ms: number;
   message: string;
   error: string | null;
+}
+
+/** The figures known for one setting, sent once per figure (not with every progress report). */
+export interface EvaluationFigures {
   /** The controls of the result the figures evaluate. */
   controls: Record<string, unknown>;
   figures: Figures;
@@ -125,6 +129,7 @@ export interface AttributionWidgetTraits extends ComputeTraits<Result>, Classifi
   options: Options;
   inputs_version: number;
   evaluation: Evaluation | Record<string, never>;
+  evaluation_figures: EvaluationFigures | Record<string, never>;
 }
 
 export const ATTRIBUTION_KEYS: TraitKeys<Omit<AttributionWidgetTraits, keyof ComputeTraits>> = {
@@ -143,6 +148,7 @@ export const ATTRIBUTION_KEYS: TraitKeys<Omit<AttributionWidgetTraits, keyof Com
   options: true,
   inputs_version: true,
   evaluation: true,
+  evaluation_figures: true,
 };
 
 /** The pixel under the pointer and its attribution, or null. */

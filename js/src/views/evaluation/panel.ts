@@ -7,7 +7,7 @@ import { decodeHeatmap, decodeRgba } from "../../core/codecs";
 import { h } from "../../core/dom";
 import { sameControl } from "../../core/store";
 import type { View } from "../../core/view";
-import type { AttributionKey, AttributionStore, Evaluation } from "../../traits/attribution";
+import type { AttributionKey, AttributionStore, Evaluation, EvaluationFigures } from "../../traits/attribution";
 import type { HeatmapView } from "../heatmap";
 import { curveCard } from "./curves";
 import { axiomsCard, convergenceCard, numbersCard, sanityCard } from "./figures";
@@ -26,10 +26,10 @@ export const JOBS: { id: string; label: string; what: string[]; title: string }[
 export const ON_OPEN = ["deletion", "insertion"];
 
 /** Whether the figures evaluate the controls of the result on screen. */
-export function figuresCurrent(evaluation: Evaluation | Record<string, never>, controls: Record<string, unknown> | undefined): boolean {
-  if (!("controls" in evaluation) || !controls) return false;
-  const keys = new Set([...Object.keys(evaluation.controls), ...Object.keys(controls)]);
-  return [...keys].every((k) => sameControl(evaluation.controls[k], controls[k]));
+export function figuresCurrent(known: EvaluationFigures | Record<string, never>, controls: Record<string, unknown> | undefined): boolean {
+  if (!("controls" in known) || !controls) return false;
+  const keys = new Set([...Object.keys(known.controls), ...Object.keys(controls)]);
+  return [...keys].every((k) => sameControl(known.controls[k], controls[k]));
 }
 
 export function createEvaluation(store: AttributionStore, heatmap: HeatmapView): View<AttributionKey> {
@@ -56,12 +56,11 @@ export function createEvaluation(store: AttributionStore, heatmap: HeatmapView):
   cancel.addEventListener("click", () => store.send({ type: "evaluate_cancel" }));
   details.addEventListener("toggle", () => {
     const ev = store.get("evaluation");
-    const empty = !("figures" in ev) || !figuresCurrent(ev, store.shown?.controls);
+    const empty = !figuresCurrent(store.get("evaluation_figures"), store.shown?.controls);
     if (details.open && empty && ev.state !== "computing" && store.shown && !store.shown.error) run(ON_OPEN);
   });
 
-  function drawFigures(ev: Evaluation): void {
-    const f = ev.figures;
+  function drawFigures(f: EvaluationFigures["figures"]): void {
     const imageArr = store.get("image");
     const image = imageArr ? decodeRgba(imageArr) : null;
     const shown = store.shown?.heatmap ? decodeHeatmap(store.shown.heatmap).data : null;
@@ -80,7 +79,7 @@ export function createEvaluation(store: AttributionStore, heatmap: HeatmapView):
 
   let drawn: unknown = null;
   function update(changed: Set<AttributionKey>): void {
-    if (!changed.has("evaluation") && !changed.has("shown") && !changed.has("connected")) return;
+    if (!["evaluation", "evaluation_figures", "shown", "connected"].some((k) => changed.has(k as AttributionKey))) return;
     const stored = store.get("evaluation");
     const ev = stored as Evaluation;
     const has = "state" in stored;
@@ -94,12 +93,14 @@ export function createEvaluation(store: AttributionStore, heatmap: HeatmapView):
     status.textContent = !has ? "" : computing ? `${ev.message} ${Math.round(share * 100)} %` : ev.state === "cancelled" ? "cancelled" : "";
     error.hidden = !has || !ev.error;
     error.textContent = has && ev.error ? ev.error : "";
-    const current = has && figuresCurrent(ev, store.shown?.controls);
-    note.hidden = !has || current || Object.keys(ev.figures).length === 0;
-    grid.classList.toggle("aw-stale", has && !current);
-    if (has && ev.figures !== drawn) {
-      drawn = ev.figures;
-      drawFigures(ev);
+    const known = store.get("evaluation_figures");
+    const figures = "figures" in known ? known.figures : {};
+    const current = figuresCurrent(known, store.shown?.controls);
+    note.hidden = current || Object.keys(figures).length === 0;
+    grid.classList.toggle("aw-stale", !current);
+    if (figures !== drawn) {
+      drawn = figures;
+      drawFigures(figures);
     }
   }
 
