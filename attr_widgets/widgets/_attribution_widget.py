@@ -17,6 +17,7 @@ from torch import nn
 
 from attr_widgets.attribution import Attribution, attribute, predict
 
+from . import _cells
 from ._base import ComputeWidget, Progress, Request, bundle, first_result_traits
 from ._classes import check_labels, top_k_entries
 from ._completeness import completeness
@@ -274,6 +275,7 @@ class AttributionWidget(ComputeWidget):
                 self._evaluator.submit(self._evaluator.snapshot(content.get("what", EVALUATIONS)))
             except (ValueError, TypeError) as exc:
                 self.notice = f"{type(exc).__name__}: {exc}"
+            _cells.guard_interrupts()  # a kernel interrupt cancels it, as it does a recompute
         elif kind == "evaluate_cancel":
             self._evaluator.cancel()
         else:

@@ -1,5 +1,7 @@
 """The evaluation panel: w.evaluate(...) returns and shows exactly what the engine's own functions compute."""
 
+import threading
+
 import numpy as np
 import pytest
 import scipy.stats
@@ -16,6 +18,7 @@ from attr_widgets.attribution.metrics import (
     model_randomization_check,
     sensitivity_max,
 )
+from attr_widgets.widgets import _cells
 from attr_widgets.widgets._serialize import unpack
 
 STEPS = 8  # integration steps for these tests: the identities hold at any n_steps
@@ -169,6 +172,29 @@ def test_a_job_from_the_view_runs_in_the_background_and_can_be_cancelled(widget)
     assert "sanity" not in shown and "deletion" in shown
     assert not widget.busy
     assert widget.evaluate("sanity")["sanity"].layers  # runs again afterwards
+
+
+def test_a_cell_waits_for_an_evaluation_from_the_view_and_cancel_stops_it(widget):
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_model():  # another thread holds the model for a moment: the job waits for it
+        with model_lock(widget.model):
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_the_model)
+    holder.start()
+    held.wait(10)
+    widget._on_view_message(widget, {"type": "evaluate", "what": ["sanity"]}, [])
+    assert widget in _cells.busy_widgets()
+    threading.Timer(0.2, release.set).start()
+    _cells.wait_before_cell()  # what IPython calls before the user's next cell
+    holder.join(10)
+    assert not widget.busy and widget.evaluation["state"] == "idle"
+    with model_lock(widget.model):
+        widget._on_view_message(widget, {"type": "evaluate", "what": ["axioms"]}, [])
+        widget.cancel()  # the cancel button, w.cancel() and a kernel interrupt all reach the evaluation
+    assert widget._wait_workers(30) and widget.evaluation["state"] == "cancelled"
 
 
 def test_bad_what_is_named_with_the_nearest_name(widget):
