@@ -20,9 +20,12 @@ from attr_widgets.attribution._applicability import describe
 from attr_widgets.attribution._outputs import predict_with_kind
 from attr_widgets.attribution._probabilities import check_output_kind
 
+from . import _cells
 from ._base import ComputeWidget, Progress, Request, bundle, first_result_traits
 from ._classes import check_labels, top_k_entries
 from ._completeness import completeness
+from ._evaluation import EVALUATIONS
+from ._evaluation_panel import Evaluator
 from ._options import BASELINES, METHOD_LABELS, SIGN_MODES, choice_list, method_choices
 from ._serialize import binary_array, channel_sum, display_rgba, unpack
 from ._traits import (
@@ -131,6 +134,9 @@ class AttributionWidget(ComputeWidget):
     num_classes = traitlets.Int(0).tag(sync=True)
     top_k = traitlets.List(traitlets.Dict()).tag(sync=True)
     options = traitlets.Dict().tag(sync=True)
+    # The evaluation panel's progress and its figures (written by Python only; see _evaluation_panel).
+    evaluation = traitlets.Dict().tag(sync=True)
+    evaluation_figures = traitlets.Dict().tag(sync=True)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         """Text (``tokenizer=``, a str or list of str, a tokenizer's output) gets token highlights.
@@ -178,6 +184,7 @@ class AttributionWidget(ComputeWidget):
         self._choices = {"method": [m["value"] for m in method_options]}
         self._init_compute()
         self._attribution: Attribution | None = None
+        self._evaluator = Evaluator(self)
 
         self._input_dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
         x = self._validate_trait("inputs", inputs)
@@ -263,6 +270,50 @@ class AttributionWidget(ComputeWidget):
     def output_kind(self) -> str:
         """What the model's scores were taken to be: "logits", "probabilities" or "log_probabilities"."""
         return self._output_kind
+    # -- the evaluation panel (see _evaluation_panel: beside the compute protocol, never a request of it)
+    def evaluate(self, what: str | Sequence[str] = EVALUATIONS) -> dict[str, Any]:
+        """Evaluate the attribution on screen; show the figures in the panel and return the library's results.
+
+        Args:
+            what: any of "deletion", "insertion" (``Curve``, Petsiuk et al., RISE, 2018), "convergence" (the
+                ``convergence`` dict, None for a method without an integration rule), "sanity"
+                (``RandomizationResult``, Adebayo et al., "Sanity Checks for Saliency Maps", 2018), "axioms"
+                (``AxiomReport``, Sundararajan, Taly and Yan, 2017), "infidelity" and "sensitivity" (``[1]``
+                tensors, Yeh et al., 2019). Default: all of them.
+
+        Returns:
+            ``{name: result}`` for each name in ``what``. Results are cached per settings and example.
+
+        Raises:
+            Cancelled: ``w.cancel()`` or a kernel interrupt stopped it.
+        """
+        return self._evaluator.run(self._evaluator.snapshot(what))
+
+    @property
+    def busy(self) -> bool:
+        """True while a change made in the browser, or an evaluation it asked for, is still being computed."""
+        return super().busy or not self._evaluator.idle()
+
+    def cancel(self) -> None:
+        """Stop the computation (and the evaluation) in flight; the last good result stays on screen."""
+        super().cancel()
+        self._evaluator.cancel()
+
+    def _wait_workers(self, timeout: float | None) -> bool:
+        return super()._wait_workers(timeout) and self._evaluator.wait(timeout)
+
+    def _on_view_message(self, widget: Any, content: Any, buffers: Any) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "evaluate":
+            try:
+                self._evaluator.submit(self._evaluator.snapshot(content.get("what", EVALUATIONS)))
+            except (ValueError, TypeError) as exc:
+                self.notice = f"{type(exc).__name__}: {exc}"
+            _cells.guard_interrupts()  # a kernel interrupt cancels it, as it does a recompute
+        elif kind == "evaluate_cancel":
+            self._evaluator.cancel()
+        else:
+            super()._on_view_message(widget, content, buffers)
 
     # -- the compute protocol (see _base.ComputeWidget)
     def _compute(self, request: Request, progress: Progress) -> tuple[dict[str, Any], Attribution]:

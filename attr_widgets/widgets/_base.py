@@ -371,6 +371,10 @@ class ComputeWidget(anywidget.AnyWidget):
         """True while a change made in the browser is still being computed."""
         return not self._worker.idle()
 
+    def _wait_workers(self, timeout: float | None) -> bool:
+        """Block until every background job of this widget is done; False if ``timeout`` passed first."""
+        return self._worker.wait(timeout)
+
     def cancel(self) -> None:
         """Stop the computation in flight at its next model call; the last good result stays on screen."""
         with self._sync_lock:

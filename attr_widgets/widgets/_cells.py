@@ -59,7 +59,7 @@ def wait_before_cell(*_info: Any) -> None:
     told = False
     try:
         for widget in busy:
-            while not widget._worker.wait(0.05):
+            while not widget._wait_workers(0.05):
                 if not told and time.monotonic() - start > WAIT_NOTICE_S:
                     print("attr_widgets: waiting for a widget's recompute before running this cell "
                           "(interrupt the kernel to cancel it)…")
@@ -67,7 +67,7 @@ def wait_before_cell(*_info: Any) -> None:
     except KeyboardInterrupt:
         cancelled = cancel_all()
         for widget in busy:
-            widget._worker.wait(5.0)
+            widget._wait_workers(5.0)
         print(f"attr_widgets: interrupted: cancelled {cancelled} widget recompute(s).")
 
 

@@ -121,6 +121,8 @@ export function traits(extra: Partial<AttributionWidgetTraits> = {}): Attributio
     target: 1,
     baseline: "zeros",
     n_steps: 50,
+    evaluation: {},
+    evaluation_figures: {},
     opacity: 0.75,
     sign_mode: "signed",
     outlier_percent: 0,

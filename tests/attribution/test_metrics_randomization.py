@@ -113,3 +113,18 @@ def test_bad_layers_are_named() -> None:
         model_randomization_check(model, x, method="saliency", layers=["body.4x"])
     with pytest.raises(ValueError, match="no layer with parameters"):
         model_randomization_check(nn.ReLU(), torch.randn(2, 3), method="saliency", output=lambda o: o)
+
+
+def test_keep_maps_returns_the_maps_the_correlations_were_computed_from() -> None:
+    model, x = model_and_inputs()
+    plain = model_randomization_check(model, x, method="saliency")
+    assert plain.original is None and plain.maps is None
+    kept = model_randomization_check(model, x, method="saliency", keep_maps=True)
+    assert kept.original is not None and kept.maps is not None
+    assert kept.maps.shape == (len(kept.layers), *x.shape)
+    torch.testing.assert_close(kept.original, attribute(model, x, method="saliency").values)
+    torch.testing.assert_close(kept.spearman, plain.spearman, rtol=0, atol=0)  # same draws with or without
+    for step in range(len(kept.layers)):
+        for row in range(x.shape[0]):
+            reference = spearmanr(kept.original[row].numpy(), kept.maps[step, row].numpy()).statistic
+            assert float(kept.spearman[step, row]) == pytest.approx(reference, abs=1e-12)

@@ -56,6 +56,8 @@ class RandomizationResult:
         spearman_abs: ``[L, B]``, the same for absolute attributions.
         cascading: which variant ran.
         method: the attribution method.
+        original: the original model's attributions (with ``keep_maps=True``, else None).
+        maps: ``[L, B, ...]`` the attributions after each step (with ``keep_maps=True``, else None).
     """
 
     layers: tuple[str, ...]
@@ -63,6 +65,8 @@ class RandomizationResult:
     spearman_abs: torch.Tensor
     cascading: bool
     method: str
+    original: torch.Tensor | None = None
+    maps: torch.Tensor | None = None
 
     def summary(self) -> str:
         """A table: layer, mean rank correlation (signed and absolute)."""
@@ -112,6 +116,7 @@ def model_randomization_check(
     cascading: bool = True,
     seed: int = 0,
     output: OutputSelector = None,
+    keep_maps: bool = False,
     **attribute_options: Any,
 ) -> RandomizationResult:
     """Randomise ``layers`` of a deep copy of ``model`` and compare attributions by rank correlation.
@@ -126,6 +131,7 @@ def model_randomization_check(
         cascading: True randomises layers cumulatively; False randomises each layer alone.
         seed: seeds the random weights.
         output: output selector, as in ``attribute``.
+        keep_maps: also return the original and every randomised attribution (for thumbnails).
         **attribute_options: passed to every ``attribute`` call.
     """
     check_model(model)
@@ -146,7 +152,7 @@ def model_randomization_check(
     if not names:
         raise ValueError("layers: the model has no layer with parameters to randomise.")
     generator = torch.Generator().manual_seed(int(seed))
-    signed, absolute = [], []
+    signed, absolute, maps = [], [], []
     pristine = copy.deepcopy(work) if not cascading else None
     for name in names:
         if pristine is not None:
@@ -155,4 +161,8 @@ def model_randomization_check(
         values = attribute(work, x, method=method, target=resolved, **options).values
         signed.append(spearman(original, values))
         absolute.append(spearman(original.abs(), values.abs()))
-    return RandomizationResult(tuple(names), torch.stack(signed), torch.stack(absolute), cascading, method)
+        if keep_maps:
+            maps.append(values)
+    kept = (original, torch.stack(maps)) if keep_maps else (None, None)
+    correlations = torch.stack(signed), torch.stack(absolute)
+    return RandomizationResult(tuple(names), *correlations, cascading, method, *kept)

@@ -205,6 +205,11 @@ export class Store<T extends ComputeTraits, L extends object = Record<never, nev
     if (this.connected) this.model.send({ type: "cancel" });
   }
 
+  /** Send a widget-specific custom message to the kernel (e.g. the evaluation panel's jobs). */
+  send(content: Record<string, unknown>): void {
+    if (this.connected) this.model.send(content);
+  }
+
   /** Ask the kernel to compute the present controls again (after a cancel). */
   recompute(): void {
     if (this.connected) this.model.send({ type: "recompute" });

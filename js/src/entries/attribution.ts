@@ -16,6 +16,7 @@ import {
 } from "../traits/attribution";
 import { createBadge } from "../views/badge";
 import { createCaption } from "../views/caption";
+import { createEvaluation } from "../views/evaluation/panel";
 import { createControls, createOpacity } from "../views/controls";
 import { createHeatmap } from "../views/heatmap";
 import { createLegend } from "../views/legend";
@@ -35,6 +36,7 @@ function render({ model, el }: RenderProps<AttributionWidgetTraits>): () => void
   const activity = createActivity(store);
   const errors = createErrorBox(store, "Attribution");
   const { heading, footer } = createCaption(store);
+  const evaluation = createEvaluation(store, heatmap);
 
   const root = h(
     "div",
@@ -46,10 +48,11 @@ function render({ model, el }: RenderProps<AttributionWidgetTraits>): () => void
       h("div", { class: "aw-left" }, heatmap.el, legend.el),
       h("div", { class: "aw-right" }, targets.el, controls.el, opacity.el),
     ),
+    evaluation.el,
     errors.el,
     footer,
   );
-  const views = [heatmap, legend, targets, controls, opacity, badge, activity, errors, heading];
+  const views = [heatmap, legend, targets, controls, opacity, badge, activity, errors, heading, evaluation];
   return mountWidget<AttributionKey>(el, root, store, views, errors.el);
 }
 

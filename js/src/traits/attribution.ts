@@ -23,6 +23,93 @@ export interface Result extends ResultBase {
   target_prob: number | null;
 }
 
+/** A deletion or insertion curve (attr_widgets/widgets/_evaluation.py: curve_figure). */
+export interface CurveFigure {
+  name: "deletion" | "insertion";
+  score: string;
+  baseline: string;
+  fractions: number[];
+  /** Pixels removed (deletion) or inserted (insertion) at each fraction. */
+  counts: number[];
+  scores: number[];
+  auc: number;
+  random_scores: number[];
+  random_auc: number;
+  /** Flat pixel indices, most important first: the first `counts[i]` change at point i. */
+  order: number[];
+  better: "lower" | "higher";
+}
+
+export interface RuleCurve {
+  n_steps: number[];
+  delta: number[];
+  relative_delta: number[];
+}
+
+export type ConvergenceFigure =
+  | { applicable: false; reason: string }
+  | { applicable: true; rules: Record<string, RuleCurve>; current: { rule: string; n_steps: number } };
+
+export interface SanityFigure {
+  layers: string[];
+  spearman: (number | null)[];
+  spearman_abs: (number | null)[];
+  maps: BinaryArray[];
+  survives: boolean;
+  threshold: number;
+}
+
+export interface AxiomRow {
+  axiom: string;
+  passed: boolean;
+  measured: number | null;
+  tolerance: number;
+  measure: string;
+  detail: string;
+  /** The theoretical table of the method: true, false, or null (unknown / not applicable). */
+  theory: boolean | null;
+}
+
+export interface AxiomsFigure {
+  method: string;
+  source: string;
+  rows: AxiomRow[];
+}
+
+export interface NumberFigure {
+  value: number | null;
+  meaning: string;
+}
+
+export interface Figures {
+  deletion?: CurveFigure;
+  insertion?: CurveFigure;
+  convergence?: ConvergenceFigure;
+  sanity?: SanityFigure;
+  axioms?: AxiomsFigure;
+  infidelity?: NumberFigure;
+  sensitivity?: NumberFigure;
+}
+
+/** The evaluation panel's progress (attr_widgets/widgets/_evaluation_panel.py), `{}` before the first job. */
+export interface Evaluation {
+  state: "computing" | "idle" | "cancelled" | "error";
+  what: string[];
+  /** Figures done (fractional within one), of `total`. */
+  done: number;
+  total: number;
+  elapsed_ms: number;
+  message: string;
+  error: string | null;
+}
+
+/** The figures known for one setting, sent once per figure (not with every progress report). */
+export interface EvaluationFigures {
+  /** The controls of the result the figures evaluate. */
+  controls: Record<string, unknown>;
+  figures: Figures;
+}
+
 /** All synced traits of AttributionWidget. */
 export interface AttributionWidgetTraits extends ComputeTraits<Result>, ClassifierTraits, MethodTraits {
   // controls (written by the view and by Python)
@@ -41,6 +128,8 @@ export interface AttributionWidgetTraits extends ComputeTraits<Result>, Classifi
   top_k: Prediction[];
   options: Options;
   inputs_version: number;
+  evaluation: Evaluation | Record<string, never>;
+  evaluation_figures: EvaluationFigures | Record<string, never>;
 }
 
 export const ATTRIBUTION_KEYS: TraitKeys<Omit<AttributionWidgetTraits, keyof ComputeTraits>> = {
@@ -58,6 +147,8 @@ export const ATTRIBUTION_KEYS: TraitKeys<Omit<AttributionWidgetTraits, keyof Com
   top_k: true,
   options: true,
   inputs_version: true,
+  evaluation: true,
+  evaluation_figures: true,
 };
 
 /** The pixel under the pointer and its attribution, or null. */

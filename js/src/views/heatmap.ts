@@ -15,6 +15,25 @@ export interface HeatmapView extends View<AttributionKey> {
   extent(): number;
   /** Whether a heatmap is drawn (false before the first result and after a failure). */
   hasHeatmap(): boolean;
+  /**
+   * Mark pixels (flat indices, row-major) as replaced, e.g. those a deletion curve has removed at the hovered
+   * fraction: they are drawn dimmed and hatched over the composite. `null` clears the mark.
+   */
+  setMask(pixels: ArrayLike<number> | null): void;
+}
+
+const MASK_SHADE: [number, number, number] = [28, 32, 38];
+const MASK_MIX = 0.78;
+
+/** Dim the marked pixels of an RGBA buffer towards a dark shade, every other one a little more (a hatch). */
+export function shadeMasked(rgba: Uint8ClampedArray, width: number, pixels: ArrayLike<number>): void {
+  for (let i = 0; i < pixels.length; i++) {
+    const p = pixels[i];
+    const hatch = ((p % width) + Math.floor(p / width)) % 2 === 0 ? 0.08 : 0;
+    const mix = Math.min(1, MASK_MIX + hatch);
+    for (let c = 0; c < 3; c++) rgba[p * 4 + c] = rgba[p * 4 + c] * (1 - mix) + MASK_SHADE[c] * mix;
+    rgba[p * 4 + 3] = 255;
+  }
 }
 
 function sameHover(a: Hover | null, b: Hover | null): boolean {
@@ -32,8 +51,19 @@ export interface HeatmapCanvas {
   /** The framed canvas (`.aw-frame`), where a view puts it. */
   frame: HTMLElement;
   canvas: HTMLCanvasElement;
-  /** Composite `heatmap` over `image` on the colour scale of `mode` with `extent`, the longer side `size` px. */
-  paint(image: RgbaImage, heatmap: Float32Array | null, mode: SignMode, extent: number, opacity: number, size: number): void;
+  /**
+   * Composite `heatmap` over `image` on the colour scale of `mode` with `extent`, the longer side `size` px;
+   * the pixels in `mask` (flat indices) are shaded as replaced.
+   */
+  paint(
+    image: RgbaImage,
+    heatmap: Float32Array | null,
+    mode: SignMode,
+    extent: number,
+    opacity: number,
+    size: number,
+    mask?: ArrayLike<number> | null,
+  ): void;
   /** The image pixel under the pointer, or null outside the image (or before the first paint). */
   pixelAt(event: MouseEvent): { x: number; y: number } | null;
   /** Outline one pixel (linked hover), or remove the outline. */
@@ -60,6 +90,7 @@ export function createHeatmapCanvas(label = "input image with attribution heatma
     extent: number,
     opacity: number,
     size: number,
+    mask: ArrayLike<number> | null = null,
   ): void {
     shape = { height: image.height, width: image.width };
     const shown = displaySize(image.height, image.width, size);
@@ -75,6 +106,7 @@ export function createHeatmapCanvas(label = "input image with attribution heatma
     if (!nctx || !ctx) return;
     const pixels = nctx.createImageData(image.width, image.height);
     composite(image.data, heatmap, mode, extent, opacity, pixels.data);
+    if (mask) shadeMasked(pixels.data, image.width, mask);
     nctx.putImageData(pixels, 0, 0);
     // Upscaling: nearest neighbour keeps small inputs crisp; downscaling: smooth to avoid aliasing.
     ctx.imageSmoothingEnabled = canvas.width < image.width;
@@ -120,6 +152,7 @@ export function createHeatmap(store: AttributionStore): HeatmapView {
   let image: RgbaImage | null = null;
   let heatmap: Float32Image | null = null;
   let extent = 0;
+  let mask: ArrayLike<number> | null = null;
 
   function decode(): void {
     const img = store.get("image");
@@ -134,7 +167,7 @@ export function createHeatmap(store: AttributionStore): HeatmapView {
     if (!image) return;
     const mode = store.get("sign_mode");
     extent = heatmap ? scaleExtent(heatmap.data, mode, store.get("outlier_percent")) : 0;
-    painter.paint(image, heatmap?.data ?? null, mode, extent, store.get("opacity"), store.get("canvas_size"));
+    painter.paint(image, heatmap?.data ?? null, mode, extent, store.get("opacity"), store.get("canvas_size"), mask);
   }
 
   function showReadout(): void {
@@ -163,5 +196,19 @@ export function createHeatmap(store: AttributionStore): HeatmapView {
     el.dataset.extent = String(extent);
   }
 
-  return { el, extent: () => extent, hasHeatmap: () => heatmap !== null, update, dispose: () => disposer.dispose() };
+  function setMask(pixels: ArrayLike<number> | null): void {
+    const valid = pixels && image ? Array.from(pixels).filter((p) => p >= 0 && p < image!.width * image!.height) : null;
+    mask = valid;
+    el.dataset.masked = String(valid ? valid.length : 0);
+    draw();
+  }
+
+  return {
+    el,
+    extent: () => extent,
+    hasHeatmap: () => heatmap !== null,
+    setMask,
+    update,
+    dispose: () => disposer.dispose(),
+  };
 }
