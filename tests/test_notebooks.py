@@ -23,7 +23,7 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 NUMBER = r"([-+]?\d+(?:\.\d*)?(?:e[-+]?\d+)?)"
 # The lessons written for issue 12 promise a "what you will learn/see" paragraph under their title.
-LESSONS = ("00_tour.ipynb", "03_integrated_gradients.ipynb", "04_xdnn.ipynb")
+LESSONS = ("00_tour.ipynb", "03_integrated_gradients.ipynb", "04_xdnn.ipynb", "05_important_directions.ipynb")
 
 # Seed 003's summary table (notes "Feature Attribution in Deep Neural Networks"): True = Yes, False = No,
 # None = blank. Continuity is not probed by check_axioms.
@@ -334,3 +334,47 @@ def test_tour_shows_one_widget_of_each_kind():
         assert f".{cls} object at" in shown[0]["data"]["text/plain"], (tag, shown[0]["data"]["text/plain"])
     for tag, floor in [("widget-image", 90.0), ("widget-text", 90.0), ("widget-tabular", 90.0)]:
         assert number(tagged_text(nb, tag), r"accuracy {n}%") >= floor, tag
+
+
+# --- 05_important_directions: Hilton, "A basis-invariant version of attribution" (2024) --------------------
+
+
+@pytest.fixture(scope="module")
+def directions_lesson():
+    return executed("05_important_directions.ipynb")
+
+
+@pytest.mark.slow
+def test_directions_lesson_important_directions_never_lose_more_than_pca(directions_lesson):
+    """The important directions minimise the first-order objective for every k, so they lose no more of f's
+    variation than PCA's k directions (PCA is the case Π = I); both start from everything lost at k = 0."""
+    text = tagged_text(directions_lesson, "objective")
+    rows = re.findall(r"^(\d+)\s+" + NUMBER + r"\s+" + NUMBER + "$", text, flags=re.M)
+    assert len(rows) >= 4, text
+    lost = [(float(a), float(b)) for _, a, b in rows]
+    assert lost[0] == (1.0, 1.0)
+    assert all(a <= b + 1e-9 for a, b in lost), lost
+    assert any(a < b - 1e-3 for a, b in lost[1:-1]), f"no difference from PCA: {lost}"
+    assert "important directions never lose more than PCA: True" in text
+
+
+@pytest.mark.slow
+def test_directions_lesson_basis_invariance(directions_lesson):
+    """A layer reparameterised by an invertible T: same function, the same change in f along the important
+    directions (the method is basis-invariant), while per-channel attribution changes with the basis."""
+    text = tagged_text(directions_lesson, "invariance")
+    assert "the twin computes the same function: True" in text
+    original = number(text, r"original layer: {n}")
+    reparameterised = number(text, r"reparameterised layer: {n}")
+    assert abs(original) > 1e-3
+    assert abs(original - reparameterised) <= 1e-3 * max(1.0, abs(original))
+    assert "per-channel gradient × activation agrees across the two bases: False" in text
+
+
+@pytest.mark.slow
+def test_directions_lesson_runs_on_the_real_minilm(directions_lesson):
+    text = tagged_text(directions_lesson, "minilm")
+    samples = number(text, r"{n} token samples of width 384")  # MiniLM-L6's hidden size
+    assert samples >= 96  # at least one token per sentence
+    important, pca = number(text, r"important {n}, PCA"), number(text, r", PCA {n}")
+    assert 0 < important <= 1 and 0 < pca <= 1
