@@ -24,7 +24,7 @@ from ._outputs import (
     resolve_target,
     split_forward_kwargs,
 )
-from ._quadrature import RULES, min_steps
+from ._quadrature import ADAPTIVE, INTEGRATIONS, min_steps
 from ._registry import COMMON_OPTIONS, MethodSpec, specs
 from ._request import MethodOutput, Request
 from ._result import Attribution
@@ -111,6 +111,22 @@ def _whole_batch_single_pass(spec: MethodSpec, batch: int, internal_batch_size: 
     return spec.single_pass and not (isinstance(internal_batch_size, int) and internal_batch_size < batch)
 
 
+def _check_adaptive(spec: MethodSpec, n_steps: object) -> None:
+    """integration="adaptive" chooses its own nodes: only with n_steps="auto", and only on our own paths."""
+    uses_integration = spec.path or spec.needs_layer
+    if uses_integration and not spec.adaptive:
+        able = sorted(name for name, s in specs().items() if s.adaptive)
+        raise ValueError(
+            f"integration='adaptive' is not available for method={spec.name!r} (its path runs in Captum, "
+            f"which takes a fixed rule); it works with {able}."
+        )
+    if uses_integration and n_steps != "auto":
+        raise ValueError(
+            f"integration='adaptive' places its own nodes: it needs n_steps='auto' (with tol=), got "
+            f"n_steps={n_steps!r}."
+        )
+
+
 def _expected_rows(
     spec: MethodSpec, batch: int, n_steps: object, options: dict[str, Any], single_pass: bool
 ) -> int:
@@ -163,7 +179,9 @@ def attribute(
         n_steps: quadrature nodes for path methods (1..4096), or "auto" to refine until
             ``|delta| ≤ tol·|f(x) − f(b)|`` (options ``tol=1e-3``, ``max_steps=1024``).
         integration: "gausslegendre", "riemann_left", "riemann_right", "riemann_middle" or
-            "riemann_trapezoid".
+            "riemann_trapezoid"; or "adaptive" with ``n_steps="auto"`` (integrated_gradients and
+            layer_integrated_gradients): a trapezoid whose intervals are bisected where completeness fails
+            on them, until the sum of the intervals' |errors| is at most ``tol·|f(x) − f(b)|``.
         layer: a submodule (or its dotted name) for layer methods.
         internal_batch_size: rows per model call: "auto" (fits a memory budget, halves on CUDA OOM), an int,
             or None (everything at once).
@@ -240,9 +258,11 @@ def _attribute(
     if method not in registry:
         raise unknown_name_error("method", method, registry)
     spec = registry[method]
-    if integration not in RULES:
-        raise unknown_name_error("integration", integration, RULES)
+    if integration not in INTEGRATIONS:
+        raise unknown_name_error("integration", integration, INTEGRATIONS)
     n_steps = check_n_steps(n_steps, minimum=min_steps(integration) if spec.path or spec.needs_layer else 1)
+    if integration == ADAPTIVE:
+        _check_adaptive(spec, n_steps)
     internal_batch_size = check_internal_batch_size(internal_batch_size)
     options, common = _split_options(spec, method_options)
     layer_module, layer_name = (None, None)

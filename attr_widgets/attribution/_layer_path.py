@@ -175,7 +175,7 @@ class LayerGradients:
 
     def _gradient(
         self, x: torch.Tensor, kwarg_rows: torch.Tensor | None, points: torch.Tensor, rows: torch.Tensor
-    ) -> torch.Tensor:
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         from ._outputs import gather_scores
 
         leaf = points.detach().requires_grad_(True)
@@ -190,10 +190,14 @@ class LayerGradients:
         finally:
             self.tap.replacement = None
         self.prefix_rows += x.shape[0]
-        return grad
+        return grad, scores.detach()
 
     def __call__(self, points: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
         """∇ of the target score w.r.t. the layer activations ``points`` of examples ``rows``."""
+        return self.scored(points, rows)[0]
+
+    def scored(self, points: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(∇, the target scores ``[N]``) at the layer activations ``points`` of examples ``rows``."""
         batch = self.inputs.shape[0]
         if self.strategy == "batched" and batch > 1:
             aligned = len(rows) != batch or bool((rows == torch.arange(batch, device=rows.device)).all())
@@ -213,12 +217,14 @@ class LayerGradients:
                 self.strategy = "full"
         return self._gradient(self.inputs[rows], rows, points, rows)
 
-    def _per_example(self, points: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    def _per_example(self, points: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         grads = torch.empty_like(points)
+        scores = torch.empty(points.shape[0], dtype=points.dtype, device=points.device)
         for example in torch.unique(rows).tolist():
             chosen = (rows == example).nonzero().squeeze(1)
             index = torch.tensor([example], device=rows.device)
-            grads[chosen] = self._gradient(
+            grads[chosen], part = self._gradient(
                 self.inputs[example : example + 1], index, points[chosen], rows[chosen]
             )
-        return grads
+            scores[chosen] = part.to(scores.dtype)
+        return grads, scores

@@ -108,6 +108,7 @@ def _layer_baseline(
         "grad_kwargs": None,
     },
     axioms=IG_AXIOMS,
+    adaptive=True,
     has_delta=True,
     needs_layer=True,
     uses_baseline=True,
@@ -146,7 +147,7 @@ def layer_integrated_gradients(request: Request) -> MethodOutput:
         # bypasses the layer), so delta measures the quadrature error of this very path.
         with torch.no_grad():
             f_start = _suffix_scores(gradients, starts)
-        result = path_integral(request, gradients, activations, starts, f_start)
+        result = path_integral(request, gradients, activations, starts, f_start, scored_fn=gradients.scored)
     local = not request.options["multiply_by_inputs"]
     values = result.gradients if local else result.values
     return MethodOutput(

@@ -6,14 +6,15 @@ from typing import Any
 
 import torch
 
+from ._adaptive import ScoredGradientFn, adaptive_integrated_gradients
 from ._baselines import baseline_name
 from ._distinct_activations import captum_module_for_hooks
 from ._integrated import GradientFn, PathResult, integrated_gradients, integrated_gradients_to_tolerance
 from ._model_state import quiet_captum
-from ._quadrature import min_steps
+from ._quadrature import ADAPTIVE, min_steps
 from ._registry import DEEPLIFT_AXIOMS, EXPECTED_GRADIENTS_AXIOMS, IG_AXIOMS, LOCAL_NOTE, register
 from ._request import MethodOutput, Request
-from ._scorer import input_gradients
+from ._scorer import input_gradients, input_gradients_and_scores
 
 # First level of n_steps="auto" per rule: small enough to stop early on easy models, large enough that a
 # delta that happens to vanish on a coarse rule is unlikely.
@@ -37,6 +38,7 @@ AUTO_START = {
     has_delta=True,
     uses_baseline=True,
     path=True,
+    adaptive=True,
     captum="IntegratedGradients",
 )
 def run_integrated_gradients(request: Request) -> MethodOutput:
@@ -44,7 +46,12 @@ def run_integrated_gradients(request: Request) -> MethodOutput:
     baselines = request.input_baseline()
     f_baseline = request.baseline_scores(baselines)
     result = path_integral(
-        request, lambda p, r: input_gradients(request.scorer, p, r), request.inputs, baselines, f_baseline
+        request,
+        lambda p, r: input_gradients(request.scorer, p, r),
+        request.inputs,
+        baselines,
+        f_baseline,
+        scored_fn=lambda p, r: input_gradients_and_scores(request.scorer, p, r),
     )
     local = not request.options["multiply_by_inputs"]
     return MethodOutput(
@@ -58,15 +65,31 @@ def run_integrated_gradients(request: Request) -> MethodOutput:
 
 
 def path_integral(
-    request: Request, gradient_fn: GradientFn, ends: torch.Tensor, starts: torch.Tensor, f_start: torch.Tensor
+    request: Request,
+    gradient_fn: GradientFn,
+    ends: torch.Tensor,
+    starts: torch.Tensor,
+    f_start: torch.Tensor,
+    *,
+    scored_fn: ScoredGradientFn,
 ) -> PathResult:
-    """IG from ``starts`` to ``ends`` with the request's n_steps / integration / tol settings."""
+    """IG from ``starts`` to ``ends`` with the request's n_steps / integration / tol settings.
+
+    ``scored_fn`` is ``gradient_fn`` that also returns f at the points (integration="adaptive" reads it).
+    """
     rule = request.integration
     baselines = starts
+    if rule == ADAPTIVE:  # n_steps="auto" only (checked in attribute())
+        return adaptive_integrated_gradients(
+            scored_fn,
+            ends,
+            baselines,
+            tol=_positive_tol(request),
+            max_steps=int(request.options["max_steps"]),
+            runner=request.runner(int(request.options["max_steps"]) * request.batch),
+        )
     if request.n_steps == "auto":
-        tol, max_steps = float(request.options["tol"]), int(request.options["max_steps"])
-        if not tol > 0:
-            raise ValueError(f"tol must be positive, got {tol}.")
+        tol, max_steps = _positive_tol(request), int(request.options["max_steps"])
         if max_steps < min_steps(rule):
             raise ValueError(f"max_steps must be at least {min_steps(rule)}, got {max_steps}.")
         start = min(AUTO_START[rule], max_steps)
@@ -92,6 +115,13 @@ def path_integral(
             runner=request.runner(n_steps * request.batch),
         )
     return result
+
+
+def _positive_tol(request: Request) -> float:
+    tol = float(request.options["tol"])
+    if not tol > 0:
+        raise ValueError(f"tol must be positive, got {tol}.")
+    return tol
 
 
 def baseline_distribution(request: Request) -> torch.Tensor:

@@ -19,11 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 
 RULES = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
+# Not a fixed rule: nodes placed where f changes along the path (_adaptive), for n_steps="auto" only.
+ADAPTIVE = "adaptive"
+INTEGRATIONS = (*RULES, ADAPTIVE)
 
 
 def min_steps(rule: str) -> int:
     """Smallest number of nodes the rule accepts."""
-    return 2 if rule == "riemann_trapezoid" else 1
+    return 2 if rule in ("riemann_trapezoid", ADAPTIVE) else 1
 
 
 def nodes(rule: str, n: int) -> tuple[np.ndarray, np.ndarray]:

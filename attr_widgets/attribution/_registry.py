@@ -124,6 +124,8 @@ class MethodSpec:
     # One gradient of the target scores at the inputs, nothing else: attribute() hands the method the graph
     # of its first forward (Request.first_pass_gradient) instead of paying for a second forward.
     single_pass: bool = False
+    # Its path runs through _methods_path.path_integral, so integration="adaptive" works.
+    adaptive: bool = False
     captum: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 

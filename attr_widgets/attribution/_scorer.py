@@ -102,6 +102,16 @@ def input_gradients(scorer: Scorer, points: torch.Tensor, rows: torch.Tensor | N
         return score_gradient(scorer(points, rows), points)
 
 
+def input_gradients_and_scores(
+    scorer: Scorer, points: torch.Tensor, rows: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(∇ of the target score w.r.t. ``points``, the target scores ``[N]``): one forward and backward."""
+    points = points.detach().requires_grad_(True)
+    with torch.enable_grad():
+        scores = scorer(points, rows)
+        return score_gradient(scores, points), scores.detach()
+
+
 def score_gradient(scores: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     """∇ of ``scores.sum()`` w.r.t. ``points`` only (``autograd.grad``: parameters' ``.grad`` untouched)."""
     if not scores.requires_grad:

@@ -80,9 +80,10 @@ class TextAttributionWidget(ComputeWidget):
         layer: the module whose output are the token embeddings (default: found automatically).
         example: which of ``inputs`` is shown.
         words: show words instead of subword tokens; show_special: show [CLS], [SEP] and the like.
-        auto_steps, tol: Integrated Gradients with ``n_steps="auto"``: quadrature nodes are added until
-            ``|delta| ≤ tol·|f(x) − f(baseline)|``, so a smooth transformer stops after few steps
-            (``n_steps`` is then unused; the result says how many were taken).
+        auto_steps, tol: Integrated Gradients with ``n_steps="auto", integration="adaptive"``: nodes are
+            added where the model changes along the path, until the completeness errors of its pieces sum to
+            at most ``tol·|f(x) − f(baseline)|`` (so ``|delta|`` is within it too); ``n_steps`` is then
+            unused, the result says how many were taken.
         next_token: attribute the next token of a causal language model (logits ``[B, T, vocabulary]``):
             the target is a vocabulary token at the last position, the top next tokens are offered and
             attention is read from the last token. None (default) detects it from the output's shape.
@@ -258,8 +259,8 @@ class TextAttributionWidget(ComputeWidget):
         if specs()[method].path:
             auto = request["auto_steps"] and method in AUTO_STEP_METHODS
             options["n_steps"] = "auto" if auto else request["n_steps"]
-            if auto:
-                options["tol"] = request["tol"]
+            if auto:  # nodes where the model changes along the path (attribution._adaptive)
+                options.update(tol=request["tol"], integration="adaptive")
         if method == "attention" and self._next_token:
             options["query"] = -1
         attribution = attribute(

@@ -53,7 +53,7 @@ def test_auto_steps_refine_to_the_tolerance_and_say_how_many(minilm):
     reference = attribute(
         model, enc["input_ids"], method="layer_integrated_gradients",
         layer="encoder.embeddings.word_embeddings", baseline="pad", pad_token_id=tokenizer.pad_token_id,
-        keep_token_ids=specials, target=1, n_steps="auto", tol=1e-2,
+        keep_token_ids=specials, target=1, n_steps="auto", tol=1e-2, integration="adaptive",
         forward_kwargs={"attention_mask": enc["attention_mask"]}, cache=False,
     )  # fmt: skip
     assert reference.n_steps == auto.n_steps

@@ -211,5 +211,5 @@ def test_the_text_benchmark_prints_its_tables():
         [sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    for line in ("ours, n_steps='auto' tol=1e-2", "Captum LayerIG, 50 steps", "a result (every update)"):
+    for line in ("'auto' adaptive tol=1e-2", "Captum LayerIG, 50 steps", "a result (every update)"):
         assert line in done.stdout
