@@ -19,6 +19,7 @@ from attr_widgets.attribution import Attribution, attribute, unavailable_methods
 from attr_widgets.attribution._applicability import describe
 from attr_widgets.attribution._outputs import predict_with_kind
 from attr_widgets.attribution._probabilities import check_output_kind
+from attr_widgets.attribution._registry import specs
 
 from . import _cells
 from ._base import ComputeWidget, Progress, Request, bundle, first_result_traits
@@ -40,6 +41,10 @@ from ._traits import (
 )
 
 MAX_STEPS = 2000
+# Progressive path methods: a coarse result with this many nodes is shown first when the full run is
+# expected to take longer than PROGRESSIVE_AFTER_S beyond it (a fast model shows its final result at once).
+COARSE_STEPS = 4
+PROGRESSIVE_AFTER_S = 0.3
 
 
 def _is_text(inputs: object) -> bool:
@@ -320,24 +325,52 @@ class AttributionWidget(ComputeWidget):
         x = getattr(self, "_first_inputs", None)
         x = self.inputs if x is None else x
         start = time.perf_counter()
-        attribution = attribute(
+        steps = int(request["n_steps"])
+        coarse_rows = 0
+        if specs()[request["method"]].path and steps > 2 * COARSE_STEPS:
+            coarse_rows = self._progressive_start(x, request, progress, steps)
+        attribution = self._attribute(x, request, steps, _offset(progress, coarse_rows))
+        return self._fields(request, attribution, start), attribution
+
+    def _attribute(self, x: torch.Tensor, request: Request, n_steps: int, progress: Progress) -> Attribution:
+        return attribute(
             self._model,
             x,
             method=request["method"],
             target=request["target"],
             baseline=request["baseline"],
-            n_steps=request["n_steps"],
+            n_steps=n_steps,
             output=self._output,
             internal_batch_size=self._internal_batch_size,
             progress=progress,
         )
-        elapsed_ms = (time.perf_counter() - start) * 1000
+
+    def _fields(self, request: Request, attribution: Attribution, start: float) -> dict[str, Any]:
         return {
             "target_prob": self._target_probability(request["target"]),
             "heatmap": binary_array(channel_sum(attribution.values)),
             "completeness": completeness(attribution),
-            "elapsed_ms": elapsed_ms,
-        }, attribution
+            "steps_taken": attribution.n_steps,
+            "elapsed_ms": (time.perf_counter() - start) * 1000,
+        }
+
+    def _progressive_start(self, x: torch.Tensor, request: Request, progress: Progress, steps: int) -> int:
+        """Compute IG with COARSE_STEPS nodes; show it when the full run will take a while. Returns its rows.
+
+        The coarse run's model rows count in the progress bar, whose total covers both runs from the start.
+        """
+        start = time.perf_counter()
+        rows = [0]
+
+        def coarse_progress(done: int, total: int) -> None:
+            rows[0] = done
+            progress(done, total + (total - x.shape[0]) * steps // COARSE_STEPS)
+
+        coarse = self._attribute(x, request, COARSE_STEPS, coarse_progress)
+        took = time.perf_counter() - start
+        if took * (steps / COARSE_STEPS) > PROGRESSIVE_AFTER_S:
+            self._publish_preliminary(request, self._fields(request, coarse, start))
+        return rows[0]
 
     def _failure_fields(self, request: Request) -> dict[str, Any]:
         return {
@@ -415,3 +448,10 @@ class AttributionWidget(ComputeWidget):
                 self.target = self._top_class()
             self.inputs_version += 1
         self._request()
+
+
+def _offset(progress: Progress, rows: int) -> Progress:
+    """``progress`` for a run that follows ``rows`` rows already reported (the coarse progressive result)."""
+    if rows == 0:
+        return progress
+    return lambda done, total: progress(done + rows, total + rows)

@@ -309,6 +309,26 @@ class ComputeWidget(anywidget.AnyWidget):
                 self._set_activity("idle", request, 1, 1, elapsed)
             return True
 
+    def _publish_preliminary(self, request: Request, fields: dict[str, Any]) -> bool:
+        """Show a coarse result of ``request`` while it goes on computing (progressive results).
+
+        Same envelope and controls as the final result, plus ``"preliminary": True``; only the newest, not
+        cancelled request publishes one, so staleness holds across refinements. The activity stays
+        "computing" and the Python-side value (e.g. ``w.attribution``) is only ever the final one.
+        """
+        with self._sync_lock:
+            if request.seq != self._seq or request.cancel.is_set():
+                return False
+            self.result = {
+                "seq": request.seq,
+                "controls": dict(request.controls),
+                **request.controls,
+                **fields,
+                "error": None,
+                "preliminary": True,
+            }
+            return True
+
     def _mark_cancelled(self, request: Request, elapsed: float) -> None:
         with self._sync_lock:
             if request.seq != self._seq:
