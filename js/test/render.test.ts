@@ -2,7 +2,7 @@ import type { RenderProps } from "@anywidget/types";
 import { afterEach, describe, expect, it } from "vitest";
 import widget from "../src/entries/attribution";
 import type { AttributionWidgetTraits } from "../src/traits/attribution";
-import { FakeModel, result, traits } from "./fake_model";
+import { activity, FakeModel, result, traits } from "./fake_model";
 
 function mount(model: FakeModel): { el: HTMLElement; cleanup: () => void } {
   const el = document.createElement("div");
@@ -83,6 +83,24 @@ describe("render", () => {
     expect(model.saved).toEqual([{ baseline: "blur" }, { method: "gradient_shap", baseline: "zeros" }]);
     const blur = el.querySelector<HTMLButtonElement>('[data-control="baseline"] [data-value="blur"]')!;
     expect(blur.disabled).toBe(true);
+  });
+
+  it("shows a preliminary result at full strength, marked, until the final one replaces it", () => {
+    const model = new FakeModel(traits());
+    const { el } = mount(model);
+    const frame = el.querySelector<HTMLElement>(".aw-frame")!;
+    const chip = el.querySelector<HTMLElement>(".aw-badge-preliminary")!;
+    expect(chip.hidden).toBe(true);
+    model.kernelSet("activity", activity("computing", 1, 5, 60));
+    model.kernelSet("result", result(1, { preliminary: true, steps_taken: 4 }));
+    expect(chip.hidden).toBe(false);
+    expect(chip.textContent).toBe("preliminary · 4 steps");
+    expect(frame.dataset.preliminary).toBe("true");
+    expect(frame.classList.contains("aw-stale")).toBe(false); // not dimmed: it answers the present controls
+    model.kernelSet("result", result(1, { steps_taken: 50 }));
+    model.kernelSet("activity", activity("idle", 1, 60, 60));
+    expect(chip.hidden).toBe(true);
+    expect(frame.dataset.preliminary).toBe("false");
   });
 
   it("shows progress, a cancel button, and the cancelled and disconnected states", () => {

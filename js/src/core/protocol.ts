@@ -28,6 +28,11 @@ export interface ResultBase {
   controls: Record<string, unknown>;
   error: string | null;
   elapsed_ms: number;
+  /**
+   * A coarse result of a request that goes on computing (progressive path methods): shown at once, replaced by
+   * the final result of the same request. Absent on final results.
+   */
+  preliminary?: boolean;
 }
 
 /** The traits of `ComputeWidget`, present on every widget. */

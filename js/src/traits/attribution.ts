@@ -21,6 +21,8 @@ export interface Result extends ResultBase {
   heatmap: BinaryArray | null;
   completeness: Completeness | null;
   target_prob: number | null;
+  /** Quadrature nodes of this result (a preliminary result has fewer than n_steps); absent for old kernels. */
+  steps_taken?: number | null;
 }
 
 /** A deletion or insertion curve (attr_widgets/widgets/_evaluation.py: curve_figure). */

@@ -26,11 +26,23 @@ export type BadgeView = View<ExplainedKey>;
 
 export function createBadge(store: ExplainedStore): BadgeView {
   const value = h("span", { class: "aw-badge-value" });
-  const el = h("span", { class: "aw-badge", "data-level": "none" }, h("span", { class: "aw-badge-name" }, "completeness"), value);
+  const early = h("span", { class: "aw-badge-preliminary" });
+  const el = h(
+    "span",
+    { class: "aw-badge", "data-level": "none" },
+    early,
+    h("span", { class: "aw-badge-name" }, "completeness"),
+    value,
+  );
 
   function update(changed: Set<ExplainedKey>): void {
     if (!changed.has("shown")) return;
     const shown = store.shown;
+    const steps = (shown as { steps_taken?: number | null } | null)?.steps_taken;
+    early.hidden = shown?.preliminary !== true;
+    early.textContent = shown?.preliminary === true ? `preliminary${steps ? ` · ${steps} steps` : ""}` : "";
+    el.dataset.preliminary = String(shown?.preliminary === true);
+    early.title = "A coarse result shown while the requested steps are computed; the final result replaces it.";
     const c = shown?.error ? null : (shown?.completeness ?? null);
     const level = badgeLevel(c);
     el.dataset.level = level;

@@ -191,7 +191,12 @@ export function createHeatmap(store: AttributionStore): HeatmapView {
   function update(changed: Set<AttributionKey>): void {
     if (changed.has("image") || changed.has("shown")) decode();
     if (REDRAW_KEYS.some((k) => changed.has(k))) draw();
-    if (changed.has("busy")) frame.classList.toggle("aw-stale", store.busy);
+    if (changed.has("busy") || changed.has("shown")) {
+      // A preliminary result is the request's own coarse answer: drawn at full strength, marked by the badge.
+      const preliminary = store.shown?.preliminary === true;
+      frame.classList.toggle("aw-stale", store.busy && !preliminary);
+      frame.dataset.preliminary = String(preliminary);
+    }
     if (changed.has("hover") || changed.has("shown")) showReadout();
     el.dataset.extent = String(extent);
   }
