@@ -255,3 +255,80 @@ def test_the_whole_session_stayed_offline_and_error_free(nb):
     assert nb.record.requests, "the page made requests"
     assert nb.record.external_requests() == []
     assert nb.record.console_errors == []
+
+
+def test_a_resting_pointer_reads_the_new_result_after_a_recompute(nb):
+    tag = "reread"
+    root = show_widget(nb, tag, "w_reread = AttributionWidget(model, x_test[4], labels=LABELS)\nw_reread")
+    canvas = root.locator("canvas.aw-canvas")
+    box = canvas.bounding_box()
+    canvas.hover(position={"x": box["width"] * 4.5 / 8, "y": box["height"] * 4.5 / 8})  # pixel (4, 4) of 8 x 8
+    before = root.locator(".aw-readout").inner_text()
+    after_update(nb, root, tag, select_method(root, "saliency"))  # the pointer does not move
+    after = root.locator(".aw-readout").inner_text()
+    value = float(kernel_value(nb, "float(w_reread.heatmap[4, 4])"))
+    assert after.startswith("pixel (4, 4)") and after != before
+    shown = float(after.split("attribution")[1])
+    assert abs(shown - value) <= 0.01 * abs(value) + 1e-6, (after, value)  # the readout rounds
+
+
+def test_a_narrow_pane_stacks_the_controls_and_nothing_sticks_out(nb):
+    tag = "narrow"
+    root = show_widget(nb, tag, "w_narrow = AttributionWidget(model, x_test[2], labels=LABELS)\nw_narrow")
+    root.evaluate("(el) => { el.style.width = '370px'; }")
+    nb.page.wait_for_timeout(200)
+    outside = root.evaluate(
+        """(el) => {
+          const box = el.getBoundingClientRect();
+          return [...el.querySelectorAll('*')]
+            .filter((c) => c.offsetParent !== null)
+            .filter((c) => {
+              const r = c.getBoundingClientRect();
+              return r.width > 0 && r.right > box.right + 0.5;
+            })
+            .map((c) => c.className || c.tagName);
+        }"""
+    )
+    assert outside == [], outside
+    overlap = root.evaluate(
+        """(el) => {
+          const a = el.querySelector('.aw-heading').getBoundingClientRect();
+          const b = el.querySelector('.aw-badge').getBoundingClientRect();
+          return !(a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top);
+        }"""
+    )
+    assert not overlap, "the badge overlaps the title"
+    canvas = root.locator("canvas.aw-canvas").bounding_box()
+    right = root.locator(".aw-right").bounding_box()
+    assert right["y"] >= canvas["y"] + canvas["height"] - 1  # the controls moved under the image
+    save_screenshot(root, f"{nb.app}-widget-narrow")
+
+
+def test_progressive_ig_shows_a_preliminary_result_then_the_final_one(nb):
+    tag = "progressive"
+    # The digits CNN is fast: make every IG progressive in this kernel for the test, and put it back after.
+    code = (
+        "import attr_widgets.widgets._attribution_widget as _image_widget\n"
+        "w_progressive = AttributionWidget(model, x_test[6], labels=LABELS, method='saliency')\n"
+        "w_progressive"
+    )
+    root = show_widget(nb, tag, code)
+    root.evaluate(
+        """(el) => {
+          window.__awChips = [];
+          const chip = el.querySelector('.aw-badge-preliminary');
+          new MutationObserver(() => { if (!chip.hidden) window.__awChips.push(chip.textContent); })
+            .observe(chip, { attributes: true, childList: true, characterData: true, subtree: true });
+        }"""
+    )
+    kernel_exec(nb.page, "_image_widget.PROGRESSIVE_AFTER_S = 0.0")
+    try:
+        after_update(nb, root, tag, select_method(root, "integrated_gradients"))
+    finally:
+        kernel_exec(nb.page, "_image_widget.PROGRESSIVE_AFTER_S = 0.3")
+    chips = nb.page.evaluate("window.__awChips")
+    assert "preliminary · 4 steps" in chips, chips
+    assert root.locator(".aw-badge-preliminary").is_hidden()
+    assert root.locator(".aw-frame").get_attribute("data-preliminary") == "false"
+    final = kernel_value(nb, "w_progressive.result.get('preliminary'), w_progressive.result['steps_taken']")
+    assert final == "None 50"

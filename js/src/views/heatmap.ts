@@ -182,6 +182,16 @@ export function createHeatmap(store: AttributionStore): HeatmapView {
     readout.classList.add("aw-readout-active");
   }
 
+  /** A new result under a resting pointer: read its value at the same pixel (not the last method's). */
+  function rereadHover(): void {
+    const hover = store.local("hover");
+    if (!hover) return;
+    const inside = heatmap !== null && hover.x < heatmap.width && hover.y < heatmap.height;
+    const value = inside ? heatmap!.data[hover.y * heatmap!.width + hover.x] : null;
+    // Set synchronously: the store's emit is re-entrant, and this update's showReadout() reads it next.
+    store.setLocal("hover", value === null ? null : { ...hover, value }, sameHover);
+  }
+
   disposer.listen(canvas, "pointermove", (event) => {
     const p = painter.pixelAt(event);
     store.setLocal("hover", p && heatmap ? { ...p, value: heatmap.data[p.y * heatmap.width + p.x] } : null, sameHover);
@@ -190,6 +200,7 @@ export function createHeatmap(store: AttributionStore): HeatmapView {
 
   function update(changed: Set<AttributionKey>): void {
     if (changed.has("image") || changed.has("shown")) decode();
+    if (changed.has("shown")) rereadHover();
     if (REDRAW_KEYS.some((k) => changed.has(k))) draw();
     if (changed.has("busy") || changed.has("shown")) {
       // A preliminary result is the request's own coarse answer: drawn at full strength, marked by the badge.
