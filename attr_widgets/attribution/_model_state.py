@@ -179,7 +179,7 @@ def train_mode_modules(model: nn.Module) -> list[str]:
     changes nothing, so only these modules make train mode matter. Custom code that reads
     ``self.training`` itself is not seen.
     """
-    return sorted({type(m).__name__ for m in model.modules() if m.training and _training_sensitive(m)})
+    return sorted({type(m).__name__ for m in all_modules(model) if m.training and _training_sensitive(m)})
 
 
 _warned_training: weakref.WeakSet[nn.Module] = weakref.WeakSet()

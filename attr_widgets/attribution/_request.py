@@ -13,7 +13,7 @@ from torch import nn
 
 from ._baselines import make_baseline
 from ._batching import ChunkRunner, OutOfMemoryError, plan_rows
-from ._model_state import any_training
+from ._model_state import train_mode_modules
 from ._scorer import Scorer, score_gradient
 from ._values import Values
 
@@ -121,11 +121,12 @@ class Request:
     ) -> torch.Tensor:
         """``f(0)`` per example (no gradient), for the zero baseline.
 
-        In eval mode, without per-example forward arguments and with class-index targets, every example has
-        the same ``f(0)``: one zero row is run and its output shared, instead of a whole batch of zeros.
+        Without dropout or batch statistics in training mode (a plain module left in train mode computes the
+        same as in eval mode), without per-example forward arguments and with class-index targets, every
+        example has the same ``f(0)``: one zero row is run and its output shared, instead of a batch of zeros.
         ``remember(run_row)`` may answer that row from a cache of its own instead of calling ``run_row()``.
         """
-        if self.scorer.batched_kwargs or self.scorer.callable_target or any_training(self.model):
+        if self.scorer.batched_kwargs or self.scorer.callable_target or train_mode_modules(self.model):
             return self.baseline_scores(torch.zeros_like(self.inputs))
 
         def run_row() -> torch.Tensor:

@@ -89,9 +89,12 @@ def test_x_gradient_reuses_f_of_zero_until_the_model_changes():
         expected = model.body(torch.zeros(1, 6))[0, third.target]
     torch.testing.assert_close(third.baseline_outputs, expected)
     torch.testing.assert_close(third.delta, third.values.sum(dim=1) - (third.outputs - expected))
-    model.train()  # a mode change is part of the key too
+    model.train()  # a mode change is part of the key too: f(0) runs again
     attribute(model, x, **options)
-    assert model.rows[5:] == [5, 5]  # train mode: f(0) of the whole batch, no sharing
+    assert model.rows[5:] == [5, 1]  # plain layers compute the same in train mode: one shared row
+    model.body.insert(1, nn.Dropout(0.5))  # dropout in train mode: every row draws its own mask
+    attribute(model, x, **options)
+    assert model.rows[7:] == [5, 5]  # f(0) of the whole batch, no sharing
 
 
 @pytest.mark.parametrize("method", SINGLE_PASS)

@@ -262,7 +262,7 @@ def test_a_resting_pointer_reads_the_new_result_after_a_recompute(nb):
     root = show_widget(nb, tag, "w_reread = AttributionWidget(model, x_test[4], labels=LABELS)\nw_reread")
     canvas = root.locator("canvas.aw-canvas")
     box = canvas.bounding_box()
-    canvas.hover(position={"x": box["width"] * 4.5 / 8, "y": box["height"] * 4.5 / 8})  # pixel (4, 4) of 8 x 8
+    canvas.hover(position={"x": box["width"] * 4.5 / 8, "y": box["height"] * 4.5 / 8})  # pixel (4, 4)
     before = root.locator(".aw-readout").inner_text()
     after_update(nb, root, tag, select_method(root, "saliency"))  # the pointer does not move
     after = root.locator(".aw-readout").inner_text()
