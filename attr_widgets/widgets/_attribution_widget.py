@@ -28,7 +28,7 @@ from ._completeness import completeness
 from ._evaluation import EVALUATIONS
 from ._evaluation_panel import Evaluator
 from ._options import BASELINES, METHOD_LABELS, SIGN_MODES, choice_list, method_choices
-from ._serialize import binary_array, channel_sum, display_rgba, unpack
+from ._serialize import binary_array, block_mean, channel_sum, display_factor, display_rgba, unpack
 from ._traits import (
     BinaryArray,
     BoundedFloat,
@@ -217,7 +217,7 @@ class AttributionWidget(ComputeWidget):
         fields, attribution = self._compute(first, lambda done, total: None)
         super().__init__(
             inputs=x,
-            image=binary_array(display_rgba(x)),
+            image=binary_array(display_rgba(x, display_factor(*x.shape[-2:]))),
             labels=names,
             num_classes=self._num_classes,
             top_k=self._top_k(names),
@@ -243,9 +243,26 @@ class AttributionWidget(ComputeWidget):
 
     @property
     def heatmap(self) -> np.ndarray | None:
-        """The ``[H, W]`` float32 heatmap on screen (attribution summed over channels), or None."""
+        """The ``[H, W]`` float32 heatmap on screen (attribution summed over channels), or None.
+
+        At the input's resolution; the view gets inputs larger than 640 px a side averaged over blocks.
+        """
         result = self.result
-        return None if result is None or result.get("heatmap") is None else unpack(result["heatmap"])
+        if result is None or result.get("heatmap") is None:
+            return None
+        if result.get("display_scale", 1) > 1 and self._attribution is not None:
+            return self._full_heatmap()
+        return unpack(result["heatmap"])
+
+    def _full_heatmap(self) -> np.ndarray:
+        """The channel sum of the attribution on screen at full resolution (cached per result)."""
+        attribution = self._attribution
+        assert attribution is not None
+        known = getattr(self, "_full", None)
+        if known is None or known[0] is not attribution:
+            known = (attribution, channel_sum(attribution.values))
+            self._full = known
+        return known[1]
 
     @property
     def probabilities(self) -> np.ndarray:
@@ -317,8 +334,20 @@ class AttributionWidget(ComputeWidget):
             _cells.guard_interrupts()  # a kernel interrupt cancels it, as it does a recompute
         elif kind == "evaluate_cancel":
             self._evaluator.cancel()
+        elif kind == "hover":
+            self._send_hover_value(content)
         else:
             super()._on_view_message(widget, content, buffers)
+
+    def _send_hover_value(self, content: dict[str, Any]) -> None:
+        """The exact value under the pointer, for a view that shows a block-averaged heatmap."""
+        x, y = content.get("x"), content.get("y")
+        if self._attribution is None or not isinstance(x, int) or not isinstance(y, int):
+            return
+        full = self._full_heatmap()
+        if 0 <= y < full.shape[0] and 0 <= x < full.shape[1]:
+            seq = None if self.result is None else self.result["seq"]
+            self.send({"type": "hover_value", "x": x, "y": y, "value": float(full[y, x]), "seq": seq})
 
     # -- the compute protocol (see _base.ComputeWidget)
     def _compute(self, request: Request, progress: Progress) -> tuple[dict[str, Any], Attribution]:
@@ -346,9 +375,15 @@ class AttributionWidget(ComputeWidget):
         )
 
     def _fields(self, request: Request, attribution: Attribution, start: float) -> dict[str, Any]:
+        full = channel_sum(attribution.values)
+        k = display_factor(*full.shape)
+        shown = full if k == 1 else block_mean(torch.from_numpy(full), k).numpy()
         return {
             "target_prob": self._target_probability(request["target"]),
-            "heatmap": binary_array(channel_sum(attribution.values)),
+            "heatmap": binary_array(shown),
+            # The view draws `heatmap` at 1/k of the input's resolution and asks the kernel for exact values.
+            "display_scale": k,
+            "full_shape": list(full.shape),
             "completeness": completeness(attribution),
             "steps_taken": attribution.n_steps,
             "elapsed_ms": (time.perf_counter() - start) * 1000,
@@ -441,7 +476,7 @@ class AttributionWidget(ComputeWidget):
         assert validated_x is x, "inputs changed without validation"
         self._num_classes = int(self._probs.shape[0])
         with self._requests_suspended(), self.hold_sync():
-            self.image = binary_array(display_rgba(x))
+            self.image = binary_array(display_rgba(x, display_factor(*x.shape[-2:])))
             self.num_classes = self._num_classes
             self.top_k = self._top_k(self.labels)
             if self._target_follows_top or self.target >= self._num_classes:

@@ -159,6 +159,8 @@ class ComputeWidget(anywidget.AnyWidget):
         self._current: Request | None = None
         self._error: BaseException | None = None
         self._cancelled: Request | None = None
+        # The last final result while a preliminary one is shown (restored if that request is cancelled).
+        self._final_result: dict[str, Any] | None = None
         self.dropped = 0  # results computed for requests that were overtaken while they ran
 
     def _start(self, first_seq: int = 1) -> None:
@@ -319,6 +321,8 @@ class ComputeWidget(anywidget.AnyWidget):
         with self._sync_lock:
             if request.seq != self._seq or request.cancel.is_set():
                 return False
+            if self.result is None or not self.result.get("preliminary"):
+                self._final_result = self.result  # what a cancel of this request puts back
             self.result = {
                 "seq": request.seq,
                 "controls": dict(request.controls),
@@ -335,7 +339,12 @@ class ComputeWidget(anywidget.AnyWidget):
                 self.dropped += 1
                 return
             self._cancelled = request
-            self._set_activity("cancelled", request, elapsed_s=elapsed, message="cancelled")
+            with self.hold_sync():
+                shown = self.result
+                if shown is not None and shown.get("preliminary") and shown["seq"] == request.seq:
+                    # The cancelled request's coarse result goes: the last final one is what stays.
+                    self.set_trait("result", self._final_result)  # may be None: nothing final yet
+                self._set_activity("cancelled", request, elapsed_s=elapsed, message="cancelled")
 
     # -- the browser's changes, messages and rejected values
     def set_state(self, sync_data: dict[str, Any]) -> None:

@@ -8,12 +8,34 @@ needs them: the heatmap is the attribution summed over channels, and the image i
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 BinaryArray = dict[str, Any]
+
+# Longest side, in pixels, of an image and heatmap sent to the view: the default 320 px canvas at a device
+# pixel ratio of 2. A larger input is sent averaged over k × k blocks (k the smallest integer that fits), so
+# a 2048 × 2048 input travels as 512 × 512 (2 MB at 8-bit RGB + float32 instead of 32 MB); hover values are
+# read from the full resolution on the kernel (AttributionWidget's "hover" message).
+DISPLAY_SIDE = 640
+
+
+def display_factor(height: int, width: int) -> int:
+    """The block size k of the display reduction: 1 up to DISPLAY_SIDE pixels a side."""
+    return max(1, math.ceil(max(height, width) / DISPLAY_SIDE))
+
+
+def block_mean(array: torch.Tensor, k: int) -> torch.Tensor:
+    """The mean over k × k blocks of the last two dimensions (partial blocks at the edges: their own mean)."""
+    if k == 1:
+        return array
+    batched = array.reshape(-1, 1, *array.shape[-2:]).to(torch.float32)
+    pooled = F.avg_pool2d(batched, k, stride=k, ceil_mode=True)
+    return pooled.reshape(*array.shape[:-2], *pooled.shape[-2:])
 
 
 def binary_array(array: np.ndarray) -> BinaryArray:
@@ -46,14 +68,14 @@ def channel_sum(values: torch.Tensor) -> np.ndarray:
     return values.detach().to("cpu", torch.float64).sum(dim=0).to(torch.float32).numpy()
 
 
-def display_rgba(image: torch.Tensor) -> np.ndarray:
-    """A ``[1, C, H, W]`` input as ``[H, W, 4]`` uint8 RGBA for display.
+def display_rgba(image: torch.Tensor, k: int = 1) -> np.ndarray:
+    """A ``[1, C, H, W]`` input as ``[H, W, 4]`` uint8 RGBA for display (``[H/k, W/k, 3]`` RGB for k > 1).
 
     The whole image is min-max rescaled (one range for all channels, so colours keep their balance); one
     channel is grey, three are RGB, four take the first three, any other count shows the channel mean in
-    grey.
+    grey. With ``k`` > 1 it is averaged over k × k blocks first and sent without the (opaque) alpha channel.
     """
-    x = image.detach().to("cpu", torch.float32)[0]
+    x = block_mean(image.detach().to("cpu", torch.float32)[0], k)
     channels = x.shape[0]
     if channels == 3:
         rgb = x
@@ -65,6 +87,6 @@ def display_rgba(image: torch.Tensor) -> np.ndarray:
         rgb = x.mean(dim=0, keepdim=True).expand(3, -1, -1)
     low, high = float(rgb.min()), float(rgb.max())
     scaled = (rgb - low) / (high - low) if high > low else torch.zeros_like(rgb)
-    rgba = torch.ones(4, *rgb.shape[1:])
+    rgba = torch.ones(4 if k == 1 else 3, *rgb.shape[1:])
     rgba[:3] = scaled
     return (rgba.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()

@@ -40,8 +40,15 @@ describe("decodeRgba", () => {
     expect(Array.from(decoded.data)).toEqual([1, 2, 3, 255, 4, 5, 6, 255]);
   });
 
-  it("rejects RGB without alpha", () => {
-    const view = new DataView(new ArrayBuffer(6));
-    expect(() => decodeRgba({ view, dtype: "uint8", shape: [1, 2, 3] })).toThrow(/uint8 \[H, W, 4\]/);
+  it("adds the opaque alpha channel to RGB (large inputs travel without it)", () => {
+    const bytes = new Uint8Array([10, 20, 30, 40, 50, 60]);
+    const image = decodeRgba({ view: new DataView(bytes.buffer), dtype: "uint8", shape: [1, 2, 3] });
+    expect(image.width).toBe(2);
+    expect(Array.from(image.data)).toEqual([10, 20, 30, 255, 40, 50, 60, 255]);
+  });
+
+  it("rejects other channel counts", () => {
+    const view = new DataView(new ArrayBuffer(4));
+    expect(() => decodeRgba({ view, dtype: "uint8", shape: [1, 2, 2] })).toThrow();
   });
 });

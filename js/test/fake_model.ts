@@ -33,7 +33,12 @@ export class FakeModel<T extends object = AttributionWidgetTraits> {
     this.pending = {};
   }
 
-  /** A change coming from the kernel. */
+  /** A value that is already in the model when another key's change event fires (one kernel message). */
+  setQuietly<K extends keyof T>(key: K, value: T[K]): void {
+    this.values[key] = value;
+  }
+
+    /** A change coming from the kernel. */
   kernelSet<K extends keyof T>(key: K, value: T[K]): void {
     this.values[key] = value;
     this.fire(`change:${String(key)}`, value);
@@ -71,7 +76,12 @@ export class FakeModel<T extends object = AttributionWidgetTraits> {
     return this as unknown as AnyModel<T>;
   }
 
-  /** Trigger a model event that is not a trait change (e.g. ipywidgets' comm_live_update). */
+  /** A custom message from the kernel (anywidget calls "msg:custom" handlers with the content and buffers). */
+  kernelSend(content: Record<string, unknown>): void {
+    for (const handler of this.handlers.get("msg:custom") ?? []) (handler as (c: unknown, b: unknown) => void)(content, []);
+  }
+
+    /** Trigger a model event that is not a trait change (e.g. ipywidgets' comm_live_update). */
   fireEvent(event: string): void {
     this.fire(event, undefined);
   }

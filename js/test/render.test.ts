@@ -1,5 +1,5 @@
 import type { RenderProps } from "@anywidget/types";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import widget from "../src/entries/attribution";
 import type { AttributionWidgetTraits } from "../src/traits/attribution";
 import { activity, FakeModel, result, traits } from "./fake_model";
@@ -101,6 +101,29 @@ describe("render", () => {
     model.kernelSet("activity", activity("idle", 1, 60, 60));
     expect(chip.hidden).toBe(true);
     expect(frame.dataset.preliminary).toBe("false");
+  });
+
+  it("reads a block-averaged large input at full resolution and asks the kernel for the exact value", () => {
+    vi.useFakeTimers();
+    try {
+      const rgb = { view: new DataView(new Uint8Array(12).fill(90).buffer), dtype: "uint8", shape: [2, 2, 3] };
+      const big = result(1, { display_scale: 4, full_shape: [8, 8] }); // a 2 x 2 heatmap of an 8 x 8 input
+      const model = new FakeModel(traits({ image: rgb as AttributionWidgetTraits["image"], result: big }));
+      const { el } = mount(model);
+      const canvas = el.querySelector<HTMLCanvasElement>("canvas.aw-canvas")!;
+      canvas.getBoundingClientRect = () => ({ left: 0, top: 0, width: 80, height: 80 }) as DOMRect;
+      canvas.dispatchEvent(new MouseEvent("pointermove", { clientX: 75, clientY: 5 })); // input pixel (7, 0)
+      const readout = el.querySelector(".aw-readout")!;
+      expect(readout.textContent).toBe("pixel (7, 0)   attribution ≈ -2 (mean of its 4×4 block)");
+      vi.advanceTimersByTime(100);
+      expect(model.sent).toEqual([{ type: "hover", x: 7, y: 0 }]);
+      model.kernelSend({ type: "hover_value", x: 7, y: 0, value: -2.5, seq: 1 });
+      expect(readout.textContent).toBe("pixel (7, 0)   attribution -2.5");
+      model.kernelSend({ type: "hover_value", x: 6, y: 0, value: 9, seq: 1 }); // not the pixel under the pointer
+      expect(readout.textContent).toBe("pixel (7, 0)   attribution -2.5");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("shows progress, a cancel button, and the cancelled and disconnected states", () => {

@@ -26,6 +26,22 @@ describe("Store: a result is current iff it answers the present controls", () =>
     expect(store.busy).toBe(false);
   });
 
+  it("drops a cancelled request's preliminary result for the final one the kernel puts back", () => {
+    const model = new FakeModel(traits({ result: result(1, { method: "saliency" }), method: "saliency" }));
+    const store = attributionStore(model);
+    model.set("method", "integrated_gradients");
+    model.kernelSet("activity", activity("computing", 2, 3, 60));
+    model.kernelSet("result", result(2, { preliminary: true }));
+    expect(store.shown?.seq).toBe(2); // the coarse answer to the present controls
+    expect(store.stale).toBe(false);
+    // The kernel sends both in one message: its model holds both values before either event fires.
+    model.setQuietly("activity", activity("cancelled", 2));
+    model.kernelSet("result", result(1, { method: "saliency" }));
+    model.kernelSet("activity", activity("cancelled", 2));
+    expect(store.shown?.seq).toBe(1);
+    expect(store.stale).toBe(true); // "the result shown is for earlier settings"
+  });
+
   it("holds a result for an older input (the kernel's inputs_version moved on)", () => {
     const model = new FakeModel(traits());
     const store = attributionStore(model);

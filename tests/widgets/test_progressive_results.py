@@ -85,3 +85,12 @@ def test_a_preliminary_result_never_replaces_a_newer_request(cnn, digit, always_
     assert all(seq == 3 for seq, _ in published), published
     assert published[-1] == (3, None) or published[-1] == (3, False)
     assert w.result["target"] == w.target and not w.result.get("preliminary")
+
+
+def test_a_cancel_puts_the_last_final_result_back(cnn, digit, always_progressive):
+    w = AttributionWidget(cnn, digit, method="saliency")
+    before = w.result
+    w.observe(lambda change: w.cancel() if change["new"].get("preliminary") else None, "result")
+    w.method = "integrated_gradients"  # cancelled as soon as its coarse result shows
+    assert w.activity["state"] == "cancelled"
+    assert w.result == before and w.attribution.method == "saliency"

@@ -43,12 +43,22 @@ export function decodeHeatmap(arr: BinaryArray): Float32Image {
 
 /** A `[H, W, 4]` uint8 RGBA image as a view over the received buffer. */
 export function decodeRgba(arr: BinaryArray): RgbaImage {
-  if (arr.dtype !== "uint8" || arr.shape.length !== 3 || arr.shape[2] !== 4) {
-    throw new Error(`image must be uint8 [H, W, 4], got ${arr.dtype} [${arr.shape.join(", ")}]`);
+  if (arr.dtype !== "uint8" || arr.shape.length !== 3 || (arr.shape[2] !== 4 && arr.shape[2] !== 3)) {
+    throw new Error(`image must be uint8 [H, W, 4] or [H, W, 3], got ${arr.dtype} [${arr.shape.join(", ")}]`);
   }
   checkLength(arr, 1);
-  const data = new Uint8ClampedArray(arr.view.buffer, arr.view.byteOffset, arr.view.byteLength);
-  return { data, height: arr.shape[0], width: arr.shape[1] };
+  const bytes = new Uint8ClampedArray(arr.view.buffer, arr.view.byteOffset, arr.view.byteLength);
+  const [height, width] = arr.shape;
+  if (arr.shape[2] === 4) return { data: bytes, height, width };
+  // RGB (large inputs travel without their opaque alpha channel): add it back.
+  const data = new Uint8ClampedArray(height * width * 4);
+  for (let i = 0, j = 0; i < bytes.length; i += 3, j += 4) {
+    data[j] = bytes[i];
+    data[j + 1] = bytes[i + 1];
+    data[j + 2] = bytes[i + 2];
+    data[j + 3] = 255;
+  }
+  return { data, height, width };
 }
 
 /** Encode a Float32Array the way the kernel does (used by tests and by the benchmark page). */

@@ -210,6 +210,17 @@ export class Store<T extends ComputeTraits, L extends object = Record<never, nev
     if (this.connected) this.model.send(content);
   }
 
+  /** Listen to the kernel's custom messages (e.g. exact hover values); returns the function that stops it. */
+  onMessage(handler: (content: Record<string, unknown>) => void): () => void {
+    const listener = (content: unknown) => {
+      if (content !== null && typeof content === "object") handler(content as Record<string, unknown>);
+    };
+    this.model.on("msg:custom", listener);
+    const off = () => this.model.off("msg:custom", listener);
+    this.unbind.push(off);
+    return off;
+  }
+
   /** Ask the kernel to compute the present controls again (after a cancel). */
   recompute(): void {
     if (this.connected) this.model.send({ type: "recompute" });
@@ -241,8 +252,10 @@ export class Store<T extends ComputeTraits, L extends object = Record<never, nev
     const changed = new Set<StoreKey<T, L>>([key]);
     if (key === "result") {
       if (this.acceptResult(this.model.get("result") as ResultOf<T> | null)) changed.add("shown");
+      if (this.dropCancelledPreliminary()) changed.add("shown");
       changed.add("busy");
     } else if (key === "activity") {
+      if (this.dropCancelledPreliminary()) changed.add("shown");
       changed.add("busy");
     } else if (this.computeKeys.includes(key) || key === "compute_keys") {
       // A control put back by the kernel (a rejected value) can make the waiting result current again.
@@ -254,6 +267,20 @@ export class Store<T extends ComputeTraits, L extends object = Record<never, nev
       changed.add("busy");
     }
     this.emit(changed);
+  }
+
+  /**
+   * A cancelled request's coarse result is not an answer: the kernel puts its last final result back, and so
+   * does the view (which then says the result shown is for earlier settings).
+   */
+  private dropCancelledPreliminary(): boolean {
+    const shown = this.shown;
+    const activity = this.model.get("activity");
+    if (!shown?.preliminary || activity?.state !== "cancelled" || activity.seq !== shown.seq) return false;
+    const back = this.model.get("result") as ResultOf<T> | null;
+    if (back === shown || back?.preliminary) return false;
+    this.shown = back;
+    return true;
   }
 
   private acceptResult(result: ResultOf<T> | null): boolean {

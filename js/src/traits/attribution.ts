@@ -23,6 +23,13 @@ export interface Result extends ResultBase {
   target_prob: number | null;
   /** Quadrature nodes of this result (a preliminary result has fewer than n_steps); absent for old kernels. */
   steps_taken?: number | null;
+  /**
+   * Input pixels per heatmap pixel along each side: an input larger than 640 px a side arrives averaged over
+   * k × k blocks (image and heatmap alike); exact values come from the kernel on hover. 1 (or absent) otherwise.
+   */
+  display_scale?: number;
+  /** [H, W] of the input (and of the attribution) when `display_scale` > 1. */
+  full_shape?: [number, number];
 }
 
 /** A deletion or insertion curve (attr_widgets/widgets/_evaluation.py: curve_figure). */
@@ -155,9 +162,12 @@ export const ATTRIBUTION_KEYS: TraitKeys<Omit<AttributionWidgetTraits, keyof Com
 
 /** The pixel under the pointer and its attribution, or null. */
 export interface Hover {
+  /** The pixel of the input (at full resolution). */
   x: number;
   y: number;
   value: number;
+  /** The block mean a downscaled heatmap shows, until the kernel's exact value arrives. */
+  approximate?: boolean;
 }
 
 /** What only the view of an AttributionWidget knows. */

@@ -8,6 +8,9 @@ import { Disposer, h } from "../core/dom";
 import type { View } from "../core/view";
 import type { AttributionKey, AttributionStore, Hover } from "../traits/attribution";
 
+// Pointer rest before the exact value under it is asked of the kernel (block-averaged large inputs only).
+const HOVER_ASK_MS = 60;
+
 const REDRAW_KEYS: AttributionKey[] = ["image", "shown", "opacity", "sign_mode", "outlier_percent", "canvas_size"];
 
 export interface HeatmapView extends View<AttributionKey> {
@@ -178,23 +181,78 @@ export function createHeatmap(store: AttributionStore): HeatmapView {
       return;
     }
     const sign = hover.value > 0 ? "+" : "";
-    readout.textContent = `pixel (${hover.x}, ${hover.y})   attribution ${sign}${formatValue(hover.value)}`;
+    const k = blockSize();
+    const value = hover.approximate
+      ? `≈ ${sign}${formatValue(hover.value)} (mean of its ${k}×${k} block)`
+      : `${sign}${formatValue(hover.value)}`;
+    readout.textContent = `pixel (${hover.x}, ${hover.y})   attribution ${value}`;
     readout.classList.add("aw-readout-active");
+  }
+
+  /** Input pixels per drawn pixel along a side (1 unless the kernel sent a large input block-averaged). */
+  function blockSize(): number {
+    return store.shown?.display_scale ?? 1;
+  }
+
+  /**
+   * The hover at input pixel (x, y): the drawn value, exact when the heatmap is at full resolution; else the
+   * block's mean, and the exact value is asked of the kernel (it keeps the full-resolution result).
+   */
+  function hoverAt(x: number, y: number): Hover | null {
+    if (!heatmap) return null;
+    const k = blockSize();
+    const [dx, dy] = [Math.floor(x / k), Math.floor(y / k)];
+    if (dx >= heatmap.width || dy >= heatmap.height) return null;
+    const value = heatmap.data[dy * heatmap.width + dx];
+    if (k === 1) return { x, y, value };
+    askExact(x, y);
+    return { x, y, value, approximate: true };
+  }
+
+  let pendingAsk: ReturnType<typeof setTimeout> | null = null;
+  function askExact(x: number, y: number): void {
+    // At most one question per pointer rest: the readout shows the block mean meanwhile.
+    if (pendingAsk !== null) clearTimeout(pendingAsk);
+    pendingAsk = setTimeout(() => {
+      pendingAsk = null;
+      store.send({ type: "hover", x, y });
+    }, HOVER_ASK_MS);
+  }
+  disposer.add(() => {
+    if (pendingAsk !== null) clearTimeout(pendingAsk);
+  });
+  disposer.add(
+    store.onMessage((content) => {
+      const hover = store.local("hover");
+      const current = hover !== null && content.x === hover.x && content.y === hover.y;
+      if (content.type !== "hover_value" || !current || content.seq !== store.shown?.seq) return;
+      store.setLocal("hover", { x: hover.x, y: hover.y, value: Number(content.value) }, sameHover);
+    }),
+  );
+
+  /** The input pixel under the pointer (full resolution), or null outside the image. */
+  function inputPixelAt(event: PointerEvent): { x: number; y: number } | null {
+    const p = painter.pixelAt(event);
+    const k = blockSize();
+    if (p === null || k === 1) return p;
+    const [height, width] = store.shown?.full_shape ?? [image!.height * k, image!.width * k];
+    const rect = canvas.getBoundingClientRect();
+    const x = Math.min(width - 1, Math.floor(((event.clientX - rect.left) / rect.width) * width));
+    const y = Math.min(height - 1, Math.floor(((event.clientY - rect.top) / rect.height) * height));
+    return { x: Math.max(0, x), y: Math.max(0, y) };
   }
 
   /** A new result under a resting pointer: read its value at the same pixel (not the last method's). */
   function rereadHover(): void {
     const hover = store.local("hover");
     if (!hover) return;
-    const inside = heatmap !== null && hover.x < heatmap.width && hover.y < heatmap.height;
-    const value = inside ? heatmap!.data[hover.y * heatmap!.width + hover.x] : null;
     // Set synchronously: the store's emit is re-entrant, and this update's showReadout() reads it next.
-    store.setLocal("hover", value === null ? null : { ...hover, value }, sameHover);
+    store.setLocal("hover", hoverAt(hover.x, hover.y), sameHover);
   }
 
   disposer.listen(canvas, "pointermove", (event) => {
-    const p = painter.pixelAt(event);
-    store.setLocal("hover", p && heatmap ? { ...p, value: heatmap.data[p.y * heatmap.width + p.x] } : null, sameHover);
+    const p = inputPixelAt(event);
+    store.setLocal("hover", p ? hoverAt(p.x, p.y) : null, sameHover);
   });
   disposer.listen(canvas, "pointerleave", () => store.setLocal("hover", null, sameHover));
 
@@ -213,6 +271,17 @@ export function createHeatmap(store: AttributionStore): HeatmapView {
   }
 
   function setMask(pixels: ArrayLike<number> | null): void {
+    const k = blockSize();
+    const full = store.shown?.full_shape;
+    if (pixels && image && k > 1 && full) {
+      // Input pixels (the curves remove them at full resolution) to the drawn blocks that hold them.
+      const blocks = new Set<number>();
+      for (let i = 0; i < pixels.length; i++) {
+        const p = pixels[i];
+        blocks.add(Math.floor(Math.floor(p / full[1]) / k) * image.width + Math.floor((p % full[1]) / k));
+      }
+      pixels = [...blocks];
+    }
     const valid = pixels && image ? Array.from(pixels).filter((p) => p >= 0 && p < image!.width * image!.height) : null;
     mask = valid;
     el.dataset.masked = String(valid ? valid.length : 0);
