@@ -332,3 +332,36 @@ def test_progressive_ig_shows_a_preliminary_result_then_the_final_one(nb):
     assert root.locator(".aw-frame").get_attribute("data-preliminary") == "false"
     final = kernel_value(nb, "w_progressive.result.get('preliminary'), w_progressive.result['steps_taken']")
     assert final == "None 50"
+
+
+def test_a_2048_input_arrives_at_display_size_and_hover_reads_the_kernels_values(nb):
+    tag = "large"
+    code = (
+        "big_model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(),\n"
+        "    torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 10)).eval()\n"
+        "big_x = torch.rand(1, 2048, 2048, generator=torch.Generator().manual_seed(0))\n"
+        "w_large = AttributionWidget(big_model, big_x, method='saliency')\n"
+        "w_large"
+    )
+    root = show_widget(nb, tag, code)
+    sent = kernel_value(nb, "w_large.result['display_scale'], w_large.result['full_shape']")
+    assert sent == "4 [2048, 2048]"
+    stats = canvas_stats(root)
+    assert stats["lit"] > 0.5, stats  # the image arrived (RGB expanded to RGBA in the view)
+    canvas = root.locator("canvas.aw-canvas")
+    box = canvas.bounding_box()
+    for fx, fy in ((0.31, 0.62), (0.77, 0.13)):
+        canvas.hover(position={"x": box["width"] * fx, "y": box["height"] * fy})
+        nb.page.wait_for_function(
+            "(sel) => { const t = document.querySelector(sel + ' .aw-readout').textContent;"
+            " return t.startsWith('pixel') && !t.includes('≈'); }",
+            arg=root_selector(tag),
+            timeout=10_000,
+        )
+        text = root.locator(".aw-readout").inner_text()
+        x, y = (int(v) for v in text.split("(")[1].split(")")[0].split(","))
+        assert abs(x - fx * 2048) <= 4 and abs(y - fy * 2048) <= 4, text
+        value = float(kernel_value(nb, f"float(w_large.heatmap[{y}, {x}])"))
+        shown = float(text.split("attribution")[1])
+        assert abs(shown - value) <= 0.01 * abs(value) + 1e-9, (text, value)
+    save_screenshot(root, f"{nb.app}-widget-2048")
