@@ -18,6 +18,7 @@ def test_resnet_benchmark_quick_run_prints_its_rows():
     out = completed.stdout
     rows = ("IG-2 (chunk 2), ours vs raw Captum", "DeepLIFT, ours (reused ReLU)", "feature_ablation, default")
     rows += ("widget IG-2, time to the first shown result", "widget IG-2, time to the final result")
+    rows += ("first view of a 256 x 256 input",)
     for row in rows:
         assert row in out
     assert "max diff 0.0e+00" in out  # DeepLIFT through the view equals Captum on the twin exactly

@@ -10,7 +10,8 @@ Rows (issue 13's table, the engine's part):
    vs Captum's DeepLift on the twin built with distinct modules: time ratio and the largest value difference;
 3. feature_ablation with the default grouping (square patches): time, groups, progress reports;
 4. the AttributionWidget switched to IG-50: time to the first shown result (the coarse, preliminary one of
-   progressive IG) and to the final one.
+   progressive IG) and to the final one;
+5. bytes of the first view of a 2048 x 2048 input (image + result, as ipywidgets sends them), at display size.
 Times are the best of interleaved repeats (load from other processes hits both sides alike).
 """
 
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import torch
 from captum.attr import DeepLift, IntegratedGradients
+from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -104,6 +106,23 @@ def rows_for(name: str, shared, twin, x: torch.Tensor, steps: int, chunk: int, r
     ]
 
 
+def first_view_bytes(side: int) -> tuple[int, int]:
+    """(bytes of the widget's first view of a side x side input, bytes at full resolution for comparison)."""
+    import json
+
+    from ipywidgets.widgets.widget import _remove_buffers
+
+    from attr_widgets.widgets import AttributionWidget
+
+    torch.manual_seed(0)
+    layers = (nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    small = nn.Sequential(*layers, nn.Linear(4, 3)).eval()
+    w = AttributionWidget(small, torch.rand(3, side, side), method="saliency")
+    stripped, _, buffers = _remove_buffers({"image": w.image, "result": w.result})
+    sent = len(json.dumps(stripped, default=str)) + sum(memoryview(b).nbytes for b in buffers)
+    return sent, side * side * (4 + 4)  # RGBA + float32 per pixel
+
+
 def widget_first_result(model, x: torch.Tensor, steps: int) -> tuple[float, float, bool]:
     """Seconds from switching an AttributionWidget to IG to its first shown and its final result."""
     from attr_widgets.widgets import AttributionWidget
@@ -134,6 +153,10 @@ def main() -> None:
     print("| measure | ours | Captum | ratio | goal |")
     print("|---|---|---|---|---|")
     models = [("ResNet-18", resnet18)] + ([("ResNet-50", resnet50)] if device.type == "cuda" else [])
+    side = 256 if args.quick else 2048
+    sent, full = first_view_bytes(side)
+    print(f"| first view of a {side} x {side} input (image + result) | {sent / 1e6:.2f} MB | — | "
+          f"{full / sent:.0f}x less than full resolution ({full / 1e6:.1f} MB) | ≤ 2 MB |", flush=True)
     for name, build in models:
         shared = build().to(device)
         twin = build(distinct_activations=True).to(device)
