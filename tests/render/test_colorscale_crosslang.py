@@ -24,9 +24,16 @@ pytestmark = pytest.mark.skipif(
 def run_ts(cases: list[dict], tmp_path: Path) -> list[dict]:
     bundle = tmp_path / "probe.mjs"
     subprocess.run(
-        [str(ESBUILD), str(Path(__file__).with_name("colorscale_probe.ts")), "--bundle", "--platform=node",
-         "--format=esm", f"--outfile={bundle}"],
-        check=True, capture_output=True,
+        [
+            str(ESBUILD),
+            str(Path(__file__).with_name("colorscale_probe.ts")),
+            "--bundle",
+            "--platform=node",
+            "--format=esm",
+            f"--outfile={bundle}",
+        ],
+        check=True,
+        capture_output=True,
     )
     data = tmp_path / "cases.json"
     data.write_text(json.dumps(cases))
@@ -45,11 +52,20 @@ def test_composite_and_extent_equal_the_views_byte_for_byte(tmp_path: Path) -> N
         heat[rng.random((h, w)) < 0.2] = 0.0
         opacity = float([0.0, 0.3, 0.5, 0.85, 1.0][i % 5])
         outlier = float([0.0, 2.0, 10.0][i % 3])
-        cases.append({"h": h, "w": w, "image": image.ravel().tolist(), "heat": heat.ravel().tolist(),
-                      "mode": mode, "opacity": opacity, "outlier": outlier})
+        cases.append(
+            {
+                "h": h,
+                "w": w,
+                "image": image.ravel().tolist(),
+                "heat": heat.ravel().tolist(),
+                "mode": mode,
+                "opacity": opacity,
+                "outlier": outlier,
+            }
+        )
         extent = scale_extent(heat, mode, outlier)
         expected.append((extent, composite(image, heat, mode, extent, opacity)))
     got = run_ts(cases, tmp_path)
-    for case, (extent, rgba), ts in zip(cases, expected, got):
+    for case, (extent, rgba), ts in zip(cases, expected, got, strict=True):
         assert ts["extent"] == extent, case["mode"]
         assert np.array_equal(np.asarray(ts["rgba"], np.uint8).reshape(rgba.shape), rgba), case["mode"]

@@ -5,7 +5,8 @@ js/src/core/colorscale.ts), so the PNG of an AttributionWidget's heatmap equals 
 fallback beside every widget (attr_widgets/widgets/_fallback.py), by ``%load_ext attr_widgets``'s display
 formatters and by the offline export.
 
-API (stable): ``png_of(widget) -> bytes | None``, ``svg_of(widget) -> str | None``, ``html_of(widget) -> str``,
+API (stable): ``png_of(widget) -> bytes | None``, ``svg_of(widget) -> str | None``,
+``html_of(widget) -> str``,
 ``heatmap_png(values, image, mode, ...) -> bytes``.
 """
 
@@ -31,7 +32,7 @@ __all__ = ["heatmap_png", "heatmap_rgba", "html_of", "png_of", "svg_of", "img_ta
 
 
 def heatmap_rgba(widget: Any) -> np.ndarray | None:
-    """The native-resolution RGBA composite of an AttributionWidget's heatmap canvas (None before a result)."""
+    """The native-resolution RGBA composite of an AttributionWidget's heatmap canvas (or None)."""
     result = getattr(widget, "result", None)
     image = getattr(widget, "image", None)
     if not result or result.get("heatmap") is None or image is None:
@@ -40,7 +41,11 @@ def heatmap_rgba(widget: Any) -> np.ndarray | None:
 
     values = unpack(result["heatmap"])
     pixels, _ = heatmap_pixels(
-        values, unpack(image), widget.sign_mode, opacity=widget.opacity, outlier_percent=widget.outlier_percent
+        values,
+        unpack(image),
+        widget.sign_mode,
+        opacity=widget.opacity,
+        outlier_percent=widget.outlier_percent,
     )
     return pixels
 
@@ -57,10 +62,13 @@ def heatmap_png(
     colour_bar: bool = True,
     title: str | None = None,
 ) -> bytes:
-    """PNG of ``values`` ([H, W]) composited over ``image`` ([H, W, 3|4] uint8 or None) like the view's canvas,
-    upscaled by an integer factor towards ``size`` px on the longer side, with a colour bar under it."""
-    pixels, _ = heatmap_pixels(values, image, mode, opacity=opacity, outlier_percent=outlier_percent,
-                               extent=extent)
+    """PNG of ``values`` ([H, W]) over ``image`` ([H, W, 3|4] uint8 or None), like the view's canvas.
+
+    Upscaled by an integer factor towards ``size`` px on the longer side, with a colour bar under it.
+    """
+    pixels, _ = heatmap_pixels(
+        values, image, mode, opacity=opacity, outlier_percent=outlier_percent, extent=extent
+    )
     if size:
         pixels = upscale(pixels, max(1, size // max(pixels.shape[:2])))
     if colour_bar:
@@ -86,7 +94,7 @@ def _label_of(widget: Any, index: Any) -> str:
 
 
 def png_of(widget: Any) -> bytes | None:
-    """PNG of what an image widget shows (AttributionWidget: heatmap + colour bar; CompareWidget: the grid)."""
+    """PNG of what an image widget shows (heatmap + colour bar; CompareWidget: the grid)."""
     name = _class_name(widget)
     if name == "AttributionWidget":
         pixels = heatmap_rgba(widget)
@@ -110,8 +118,9 @@ def _compare_png(widget: Any) -> bytes | None:
     tiles = []
     for method, values in maps.items():
         img = image if image is not None and image.shape[:2] == values.shape else None
-        pixels, _ = heatmap_pixels(values, img, widget.sign_mode, opacity=widget.opacity,
-                                   extent=extents.get(method))
+        pixels, _ = heatmap_pixels(
+            values, img, widget.sign_mode, opacity=widget.opacity, extent=extents.get(method)
+        )
         tiles.append(upscale(pixels, max(1, widget.canvas_size // max(pixels.shape[:2]))))
     h = max(t.shape[0] for t in tiles)
     gap = 6
@@ -134,7 +143,9 @@ def svg_of(widget: Any) -> str | None:
         projection = widget.projection
         if projection is None:
             return None
-        return spectrum_svg(projection.singular_values.detach().cpu().numpy(), "singular values of the directions")
+        return spectrum_svg(
+            projection.singular_values.detach().cpu().numpy(), "singular values of the directions"
+        )
     return None
 
 

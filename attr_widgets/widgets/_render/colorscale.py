@@ -2,9 +2,9 @@
 
 The stops are read from ``attr_widgets/static/colormaps.json``, a copy (made by ``npm run build``) of
 js/src/core/colormaps.json, which the view bundles: one table for both languages. Arithmetic is float64 in the
-same order as the TypeScript, and bytes are written the way a ``Uint8ClampedArray`` stores a number (clamped to
-[0, 255], rounded half to even, NaN as 0), so the kernel's composite equals the canvas's byte for byte
-(tests/widgets/test_colorscale_crosslang.py).
+same order as the TypeScript, and bytes are written the way a ``Uint8ClampedArray`` stores a
+number (clamped to [0, 255], rounded half to even, NaN as 0), so the kernel's composite equals the canvas's
+byte for byte (tests/render/test_colorscale_crosslang.py).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def magnitude_of(mode: str, v: np.ndarray) -> np.ndarray:
 
 
 def scale_extent(values: np.ndarray, mode: str, outlier_percent: float) -> float:
-    """scaleExtent: the (100 − outlier_percent)th percentile (nearest rank) of the non-zero shown magnitudes."""
+    """scaleExtent: the (100 − outlier_percent)th percentile (nearest rank) of the non-zero magnitudes."""
     mags = magnitude_of(mode, np.asarray(values, dtype=np.float32).ravel())
     mags = mags[(mags > 0) & np.isfinite(mags)]
     if mags.size == 0:
@@ -121,7 +121,7 @@ def clamped_bytes(x: np.ndarray) -> np.ndarray:
 def composite(
     image: np.ndarray, heatmap: np.ndarray | None, mode: str, extent: float, opacity: float
 ) -> np.ndarray:
-    """composite: the heatmap over the ``[H, W, 3|4]`` uint8 image, as ``[H, W, 4]`` uint8 RGBA (the canvas's)."""
+    """composite: the heatmap over the ``[H, W, 3|4]`` uint8 image, as ``[H, W, 4]`` uint8 RGBA."""
     _check_mode(mode)
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] not in (3, 4) or image.dtype != np.uint8:

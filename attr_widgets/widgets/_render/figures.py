@@ -1,5 +1,8 @@
-"""Static figures drawn from the same colour table as the views: heatmap composites, colour bars, token spans,
-feature bars. Pixels as numpy arrays; HTML/SVG as strings with every token text and label escaped."""
+"""Static figures drawn from the views' colour table.
+
+Heatmap composites, colour bars, token spans,
+feature bars. Pixels as numpy arrays; HTML/SVG as strings with every token text and label escaped.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +26,8 @@ def heatmap_pixels(
 ) -> tuple[np.ndarray, float]:
     """The ``[H, W, 4]`` RGBA composite the view's heatmap canvas draws (native resolution) and its extent.
 
-    ``image``: ``[H, W, 3|4]`` uint8 (None: a white background, as an input-less heatmap)."""
+    ``image``: ``[H, W, 3|4]`` uint8 (None: a white background, as an input-less heatmap).
+    """
     values = np.asarray(values, dtype=np.float32)
     if values.ndim != 2:
         raise ValueError(f"values must be an [H, W] heatmap, got shape {values.shape}.")
@@ -62,20 +66,23 @@ def with_colour_bar(pixels: np.ndarray, mode: str, gap: int = 6) -> np.ndarray:
 
 def css_colour(mode: str, value: float, extent: float, max_alpha: float = 0.85) -> str:
     """The rgba() background of one value: the mode's colour with the overlay's alpha over white."""
-    t = float(normalise(mode, np.float64(value), extent))
-    r, g, b = (int(round(c)) for c in color_of(mode, np.float64(t)))
+    t = float(normalise(mode, np.asarray(value, np.float64), extent))
+    r, g, b = (int(round(c)) for c in color_of(mode, np.asarray(t, np.float64)))
     alpha = max_alpha * float(np.sqrt(min(1.0, abs(t))))
     return f"rgba({r},{g},{b},{alpha:.3f})"
 
 
-def token_spans_html(texts: list[str], scores: np.ndarray, mode: str = "signed", outlier_percent: float = 0.0) -> str:
+def token_spans_html(
+    texts: list[str], scores: np.ndarray, mode: str = "signed", outlier_percent: float = 0.0
+) -> str:
     """Token highlights: one escaped ``<span>`` per token, its background the score's colour."""
     scores = np.asarray(scores, dtype=np.float32)
     ext = scale_extent(scores, mode, outlier_percent)
     spans = []
-    for text, score in zip(texts, scores):
+    for text, score in zip(texts, scores, strict=True):
         spans.append(
-            f'<span class="aw-token" title="{float(score):.4g}" style="background:{css_colour(mode, score, ext)};'
+            f'<span class="aw-token" title="{float(score):.4g}" '
+            f'style="background:{css_colour(mode, score, ext)};'
             f'padding:1px 2px;margin:1px;border-radius:2px">{html.escape(text)}</span>'
         )
     return '<div class="aw-static-tokens" style="line-height:1.9">' + " ".join(spans) + "</div>"
@@ -88,32 +95,41 @@ def bars_svg(names: list[str], scores: np.ndarray, mode: str = "signed", width: 
     row, label_w = 18, 140
     half = (width - label_w - 10) / 2
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{row * len(names) + 4}">']
-    for i, (name, s) in enumerate(zip(names, scores)):
+    for i, (name, s) in enumerate(zip(names, scores, strict=True)):
         y = i * row + 2
         length = abs(s) / ext * half
         x = label_w + half + (0 if s >= 0 else -length)
         fill = css_colour("signed", s, ext, max_alpha=1.0)
         parts.append(
-            f'<text x="{label_w - 4}" y="{y + 12}" text-anchor="end" font-size="11">{html.escape(str(name))}</text>'
+            f'<text x="{label_w - 4}" y="{y + 12}" text-anchor="end" font-size="11">'
+            f"{html.escape(str(name))}</text>"
             f'<rect x="{x:.1f}" y="{y}" width="{length:.1f}" height="{row - 4}" fill="{fill}">'
             f"<title>{html.escape(str(name))}: {s:.4g}</title></rect>"
         )
-    parts.append(f'<line x1="{label_w + half}" x2="{label_w + half}" y1="0" y2="{row * len(names) + 4}" '
-                 'stroke="#888"/></svg>')
+    parts.append(
+        f'<line x1="{label_w + half}" x2="{label_w + half}" y1="0" y2="{row * len(names) + 4}" '
+        'stroke="#888"/></svg>'
+    )
     return "".join(parts)
 
 
-def spectrum_svg(values: np.ndarray, title: str = "singular values", width: int = 360, height: int = 120) -> str:
+def spectrum_svg(
+    values: np.ndarray, title: str = "singular values", width: int = 360, height: int = 120
+) -> str:
     """A bar chart of a spectrum (e.g. a Projection's singular values), descending."""
     values = np.asarray(values, dtype=np.float64).ravel()
     top = float(values.max()) if values.size and values.max() > 0 else 1.0
     bw = width / max(1, values.size)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 18}">',
-             f'<text x="2" y="12" font-size="11">{html.escape(title)}</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 18}">',
+        f'<text x="2" y="12" font-size="11">{html.escape(title)}</text>',
+    ]
     for i, v in enumerate(values):
         h = max(0.0, v) / top * height
-        parts.append(f'<rect x="{i * bw + 1:.1f}" y="{18 + height - h:.1f}" width="{max(1.0, bw - 2):.1f}" '
-                     f'height="{h:.1f}" fill="rgb(33,113,181)"><title>{i}: {v:.4g}</title></rect>')
+        parts.append(
+            f'<rect x="{i * bw + 1:.1f}" y="{18 + height - h:.1f}" width="{max(1.0, bw - 2):.1f}" '
+            f'height="{h:.1f}" fill="rgb(33,113,181)"><title>{i}: {v:.4g}</title></rect>'
+        )
     return "".join(parts) + "</svg>"
 
 
@@ -125,7 +141,11 @@ def curve_svg(x: np.ndarray, y: np.ndarray, title: str, width: int = 320, height
     y0, y1 = (float(y.min()), float(y.max())) if y.size else (0.0, 1.0)
     sx = (width - 20) / ((x1 - x0) or 1.0)
     sy = (height - 30) / ((y1 - y0) or 1.0)
-    pts = " ".join(f"{10 + (a - x0) * sx:.1f},{height - 10 - (b - y0) * sy:.1f}" for a, b in zip(x, y))
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
-            f'<text x="2" y="12" font-size="11">{html.escape(title)}</text>'
-            f'<polyline points="{pts}" fill="none" stroke="rgb(239,59,44)" stroke-width="1.5"/></svg>')
+    pts = " ".join(
+        f"{10 + (a - x0) * sx:.1f},{height - 10 - (b - y0) * sy:.1f}" for a, b in zip(x, y, strict=True)
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
+        f'<text x="2" y="12" font-size="11">{html.escape(title)}</text>'
+        f'<polyline points="{pts}" fill="none" stroke="rgb(239,59,44)" stroke-width="1.5"/></svg>'
+    )
