@@ -93,6 +93,25 @@ def _label_of(widget: Any, index: Any) -> str:
         return str(index)
 
 
+def _scale_line(widget: Any) -> str:
+    """The colour bar's ends in words (the PNG has no text)."""
+    from attr_widgets.widgets._render.colorscale import scale_extent
+    from attr_widgets.widgets._serialize import unpack
+
+    mode = widget.sign_mode
+    if _class_name(widget) == "CompareWidget":
+        extents = list(widget.extents.values())
+        extent = max(extents) if extents else 0.0
+    else:
+        extent = scale_extent(unpack(widget.result["heatmap"]), mode, widget.outlier_percent)
+    low = {"signed": -extent, "negative": 0.0}.get(mode, 0.0)
+    high = -extent if mode == "negative" else extent
+    return (
+        f'<div style="font:11px sans-serif;color:#555">scale: {low:.3g} … {high:.3g} ({html.escape(mode)},'
+        f" clipped at the {100 - widget.outlier_percent:g}th percentile)</div>"
+    )
+
+
 def png_of(widget: Any) -> bytes | None:
     """PNG of what an image widget shows (heatmap + colour bar; CompareWidget: the grid)."""
     name = _class_name(widget)
@@ -161,7 +180,12 @@ def html_of(widget: Any) -> str:
     else:
         png = png_of(widget)
         if png is not None:
-            body = img_tag(png, f"{name} heatmap")
+            body = img_tag(png, f"{name} heatmap") + _scale_line(widget)
+            if name == "CompareWidget":
+                order = ", ".join(widget.maps)
+                body += (
+                    f'<div style="font:11px sans-serif;color:#555">left to right: {html.escape(order)}</div>'
+                )
         else:
             svg = svg_of(widget)
             body = svg or ""

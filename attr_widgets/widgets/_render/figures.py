@@ -43,7 +43,9 @@ def colour_bar(mode: str, width: int, height: int = BAR_HEIGHT) -> np.ndarray:
     t = np.linspace(lo, 1.0, width)
     if mode == "negative":
         t = np.linspace(0.0, 1.0, width)
-    rgb = np.rint(np.clip(color_of(mode, t), 0, 255)).astype(np.uint8)
+    # Over white with the overlay's alpha at full opacity, like the view's legend: 0 is white.
+    alpha = np.sqrt(np.minimum(1.0, np.abs(t)))[:, None]
+    rgb = np.rint(np.clip(255 * (1 - alpha) + color_of(mode, t) * alpha, 0, 255)).astype(np.uint8)
     bar = np.empty((height, width, 4), np.uint8)
     bar[..., :3] = rgb[None]
     bar[..., 3] = 255
