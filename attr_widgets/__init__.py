@@ -34,6 +34,7 @@ __all__ = [
     "attribute",
     "check_axioms",
     "load_ipython_extension",
+    "unload_ipython_extension",
     "methods",
     "predict",
     "to_xdnn",
@@ -67,9 +68,22 @@ def __dir__() -> list[str]:
 
 
 def load_ipython_extension(ipython: object) -> None:
-    """``%load_ext attr_widgets``: expose the package as ``aw`` in the user namespace."""
+    """``%load_ext attr_widgets``: expose the package as ``aw``; register display formatters of results."""
     import attr_widgets
 
     user_ns = getattr(ipython, "user_ns", None)
     if isinstance(user_ns, dict):
         user_ns.setdefault("aw", attr_widgets)
+    if getattr(ipython, "display_formatter", None) is not None:
+        # Static pictures (HTML / PNG) of results, from the widgets' renderers (same colour table).
+        from attr_widgets.widgets._render.formatters import register
+
+        register(ipython)
+
+
+def unload_ipython_extension(ipython: object) -> None:
+    """``%unload_ext attr_widgets``: remove the display formatters (restoring any registered before)."""
+    if getattr(ipython, "display_formatter", None) is not None:
+        from attr_widgets.widgets._render.formatters import unregister
+
+        unregister(ipython)

@@ -26,6 +26,7 @@ import traitlets
 from traitlets import TraitError
 
 from . import _cells
+from ._fallback import StaticFallback
 from ._worker import LatestWins
 
 if TYPE_CHECKING:
@@ -128,6 +129,10 @@ class ComputeWidget(anywidget.AnyWidget):
         """The explained model (never modified by the widget)."""
         return self._model
 
+    def _ipython_display_(self) -> None:
+        """Display the view with a script-free picture of it beside (``_fallback``: nbconvert, GitHub)."""
+        self._fallback.display()
+
     # -- what a subclass provides
     def _compute(self, request: Request, progress: Progress) -> tuple[dict[str, Any], Any]:
         """Run ``request``; return (the payload's own fields, the Python-side result)."""
@@ -170,6 +175,7 @@ class ComputeWidget(anywidget.AnyWidget):
         self.observe(self._on_compute_control, names=self.compute_keys)
         self.on_msg(self._on_view_message)
         _cells.register(self)
+        self._fallback = StaticFallback(self)
         self._ready = True
 
     def _snapshot(self, seq: int) -> Request:

@@ -7,6 +7,8 @@
 /** Which part of the attribution a scale shows. */
 export type SignMode = "positive" | "negative" | "absolute" | "signed";
 
+import colormaps from "./colormaps.json";
+
 type Rgb = [number, number, number];
 
 /** Colour stops from 0 to 1, interpolated linearly. */
@@ -14,25 +16,13 @@ type Stops = Rgb[];
 
 // Positive reds and negative blues share their hues across modes, so a colour means the same thing everywhere.
 // The ramps stay saturated: weak values are already faint through their alpha (see `overlayAlpha`), and a pale
-// colour would be indistinguishable from a bright image pixel.
-const REDS: Stops = [
-  [252, 146, 114],
-  [239, 59, 44],
-  [165, 15, 21],
-];
-const BLUES: Stops = [
-  [107, 174, 214],
-  [33, 113, 181],
-  [8, 48, 107],
-];
-// Magnitude without sign: viridis, reversed (large = dark violet), distinct from the red/blue of the signed modes.
-const VIRIDIS: Stops = [
-  [253, 231, 37],
-  [94, 201, 98],
-  [33, 145, 140],
-  [59, 82, 139],
-  [68, 1, 84],
-];
+// colour would be indistinguishable from a bright image pixel. Magnitude without sign: viridis, reversed (large =
+// dark violet), distinct from the red/blue of the signed modes. The stops live in colormaps.json, which the build
+// also copies to attr_widgets/static/ so the kernel's static renderers (attr_widgets/widgets/_render) use the
+// very same table.
+const REDS = colormaps.REDS as Stops;
+const BLUES = colormaps.BLUES as Stops;
+const VIRIDIS = colormaps.VIRIDIS as Stops;
 
 function interpolate(stops: Stops, t: number): Rgb {
   const x = Math.min(1, Math.max(0, t)) * (stops.length - 1);
@@ -116,7 +106,7 @@ export function overlayAlpha(t: number, opacity: number): number {
 }
 
 /** How much of the image's contrast the ghost keeps (and how light it is): see `composite`. */
-export const GHOST_CONTRAST = 0.25;
+export const GHOST_CONTRAST: number = colormaps.GHOST_CONTRAST;
 
 /**
  * Composite the heatmap over the RGBA image (same H×W) into `out`.
