@@ -44,6 +44,8 @@ export interface ProtocolState {
   readonly shown: ResultBase | null;
   readonly dropped: number;
   readonly connected: boolean;
+  /** A saved view (the offline page of `w.save("view.html")`): there is no kernel, only the state it saved. */
+  readonly offline?: boolean;
   readonly busy: boolean;
   readonly stale: boolean;
   readonly activity: string;
@@ -77,8 +79,10 @@ export class Store<T extends ComputeTraits, L extends object = Record<never, nev
   shown: ResultOf<T> | null = null;
   /** Results that arrived for controls the view had already left, and were therefore not shown (yet). */
   dropped = 0;
-  /** False once the comm to the kernel is closed (kernel restarted or shut down). */
+  /** False once the comm to the kernel is closed (kernel restarted or shut down), and in a saved view. */
   connected = true;
+  /** True in a saved view: its host says so with `widget_manager.saved_view` (attr_widgets/widgets/_html.py). */
+  offline = false;
 
   /** The newest result received, shown or not: it waits here while the controls it answers are not current. */
   private latest: ResultOf<T> | null = null;
@@ -117,7 +121,14 @@ export class Store<T extends ComputeTraits, L extends object = Record<never, nev
    * widget manager holds: when that kernel restarts, dies or loses its connection, this widget is gone with it.
    */
   private watchKernel(): void {
-    const manager = (this.model as unknown as { widget_manager?: { kernel?: KernelLike } }).widget_manager;
+    const manager = (this.model as unknown as { widget_manager?: { kernel?: KernelLike; saved_view?: boolean } })
+      .widget_manager;
+    if (manager?.saved_view === true) {
+      // No kernel ever: nothing to watch, nothing to send; the saved result stays on screen.
+      this.offline = true;
+      this.connected = false;
+      return;
+    }
     const kernel = manager?.kernel;
     if (!kernel) return;
     const onStatus = (_sender: unknown, status: string) => {
@@ -168,9 +179,10 @@ export class Store<T extends ComputeTraits, L extends object = Record<never, nev
     return this.model.get("activity")?.state ?? "idle";
   }
 
-  /** True when a cancelled request left the result on screen out of date, or the kernel is gone. */
+  /** True when a cancelled request left the result on screen out of date, or the kernel is gone (not saved views). */
   get stale(): boolean {
     const shown = this.shown;
+    if (this.offline) return false; // a saved view shows the result it saved, for the controls it saved
     return !this.connected || (this.activity === "cancelled" && (shown === null || !this.isCurrent(shown)));
   }
 
