@@ -113,3 +113,38 @@ def test_saved_text_view_shows_its_tokens_offline(chromium, tmp_path):
         save_screenshot(page, "offline_html_text")
     finally:
         context.close()
+
+
+def other_widgets():
+    """The tabular, compare and directions widgets, each on a small model (built when the test runs)."""
+    from tabular_model import train_tabular_mlp
+
+    from attr_widgets.widgets import CompareWidget, DirectionsWidget, TabularAttributionWidget
+
+    def tabular():
+        model, names, _, x_test = train_tabular_mlp()
+        return TabularAttributionWidget(model, x_test[0], feature_names=names, method="saliency")
+
+    def compare():
+        torch.manual_seed(0)
+        x = digits_data()[2][3]
+        return CompareWidget(digits_cnn().eval(), x, methods=("saliency", "input_x_gradient"))
+
+    def directions():
+        torch.manual_seed(0)
+        return DirectionsWidget(digits_cnn().eval(), "0", digits_data()[2][:40], k=3)
+
+    return {"tabular": tabular, "compare": compare, "directions": directions}
+
+
+@pytest.mark.parametrize("kind", ["tabular", "compare", "directions"])
+def test_every_widget_class_saves_a_working_offline_view(chromium, tmp_path, kind):
+    w = other_widgets()[kind]()
+    path = w.save(tmp_path / f"{kind}.html")
+    context, page, requests, errors = open_saved(chromium, path)
+    try:
+        root = assert_saved_view(page, requests, errors)
+        assert root.locator(".aw-error").first.is_hidden()
+        save_screenshot(page, f"offline_html_{kind}")
+    finally:
+        context.close()
