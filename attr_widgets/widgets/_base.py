@@ -478,18 +478,21 @@ class ComputeWidget(anywidget.AnyWidget):
 
         return replay(cls, model, inputs, d, kwargs)
 
-    def save(self, path: str | Path) -> Path:
-        """Write the widget to ``path`` by its suffix; wait for a running computation first.
+    def save(self, path: str | Path, timeout: float | None = 60.0) -> Path:
+        """Write the widget to ``path`` by its suffix, once a running computation is done (as :meth:`wait`).
 
         ".json": :meth:`to_dict`; ".html": one self-contained page showing this view offline (no kernel, no
-        network); ".png" / ".svg": the figure as an image. Returns the path written.
+        network); ".png" / ".svg": the figure as an image. Returns the path written. A failed or cancelled
+        request is saved as the view shows it (its error, or the last good result).
 
         Raises:
             ValueError: ``path`` has another suffix.
+            TimeoutError: the computation did not finish within ``timeout`` seconds.
         """
         from ._save import save
 
-        self.wait()
+        if not self._wait_workers(timeout):
+            raise TimeoutError(f"{type(self).__name__}: still computing after {timeout} s; not saved.")
         return save(self, Path(path))
 
     def wait(self, timeout: float | None = 60.0) -> None:

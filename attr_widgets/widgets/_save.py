@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,21 +15,22 @@ SUFFIXES = (".png", ".svg", ".json", ".html")
 
 def _renderer(name: str) -> object:
     """A function of the kernel-side renderers (``_render``: PNG and SVG without a browser), imported late."""
+    module = f"{__package__}._render"
     try:
-        from . import _render  # type: ignore[attr-defined]
+        render = importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        if exc.name is None or not exc.name.endswith("_render"):
-            raise
+        if exc.name != module:
+            raise  # the renderers are there but something they import is not: that error is the news
         raise NotImplementedError(
             f"save: {name.split('_')[0].upper()} output needs the kernel-side renderers "
             "(attr_widgets.widgets._render), which this installation does not have; save to .html or .json."
         ) from exc
-    return getattr(_render, name)
+    return getattr(render, name)
 
 
 def save(widget: ComputeWidget, path: Path) -> Path:
     """Write ``widget`` to ``path`` (see :meth:`ComputeWidget.save`); returns ``path``."""
-    suffix = path.suffix.lower()
+    suffix = path.suffix.lower()  # checked before anything is written
     if suffix not in SUFFIXES:
         raise ValueError(
             f"path={str(path)!r}: unknown suffix {path.suffix!r}; use one of {', '.join(SUFFIXES)}."

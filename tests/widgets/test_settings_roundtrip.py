@@ -1,5 +1,6 @@
 """to_dict() / from_dict() / export_settings / save(): the settings on screen reproduce its result."""
 
+import importlib.util
 import json
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 import torch
 from tabular_model import LABELS as TABLE_LABELS
 from tabular_model import train_tabular_mlp
+from widget_test_models import Switchable
 
 import attr_widgets as aw
 from attr_widgets.examples import LABELS as TEXT_LABELS
@@ -208,3 +210,27 @@ def test_save_png_and_svg_use_the_kernel_renderers(cnn, digit, tmp_path, suffix)
         assert path.read_bytes() == expected and expected.startswith(b"\x89PNG")
     else:
         assert path.read_text() == expected and "<svg" in expected
+
+
+def test_a_failed_result_is_saved_as_the_view_shows_it(cnn, digit, tmp_path):
+    model = Switchable(cnn)
+    w = AttributionWidget(model, digit, method="saliency")
+    model.fail = True
+    with pytest.raises(RuntimeError, match="injected failure"):
+        w.method = "integrated_gradients"
+    d = json.loads(w.save(tmp_path / "failed.json").read_text())
+    assert "injected failure" in d["figures"]["error"] and d["controls"]["method"] == "integrated_gradients"
+    page = w.save(tmp_path / "failed.html").read_text()
+    state = json.loads(page.split('id="aw-state">')[1].split("</script>")[0])
+    assert "injected failure" in state["state"]["result"]["error"]
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("attr_widgets.widgets._render") is not None, reason="the renderers are installed"
+)
+@pytest.mark.parametrize("suffix", [".png", ".svg"])
+def test_save_png_and_svg_without_the_renderers_says_so(cnn, digit, tmp_path, suffix):
+    w = AttributionWidget(cnn, digit, method="saliency")
+    with pytest.raises(NotImplementedError, match=r"kernel-side renderers .* save to \.html or \.json"):
+        w.save(tmp_path / f"fig{suffix}")
+    assert not (tmp_path / f"fig{suffix}").exists()
