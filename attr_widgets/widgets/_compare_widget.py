@@ -36,7 +36,7 @@ from ._compare_methods import (
 )
 from ._options import BASELINES, SIGN_MODES, choice_list
 from ._serialize import binary_array, display_rgba
-from ._settings import shown_controls
+from ._settings import as_tuples, shown_controls
 from ._tabular import check_feature_names, tabular_row
 from ._traits import (
     BinaryArray,
@@ -270,7 +270,10 @@ class CompareWidget(MethodsRequest):
 
     @classmethod
     def _init_from_settings(cls, settings: dict[str, Any]) -> dict[str, Any]:
-        return {name: settings[name] for name in ("methods", "method_options") if name in settings}
+        options: dict[str, Any] = {k: settings[k] for k in ("methods", "method_options") if k in settings}
+        if "method_options" in options:  # JSON has no tuples: window shapes and strides come back as lists
+            options["method_options"] = as_tuples(options["method_options"])
+        return options
 
     @traitlets.observe("k")
     def _on_k(self, change: dict[str, Any]) -> None:

@@ -59,6 +59,15 @@ def plain(value: Any) -> Any:
     raise NotPlain(f"a {type(value).__name__}")
 
 
+def as_tuples(value: Any) -> Any:
+    """``value`` with every list made a tuple (method options such as window shapes, after JSON)."""
+    if isinstance(value, Mapping):
+        return {key: as_tuples(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return tuple(as_tuples(item) for item in value)
+    return value
+
+
 def split_plain(settings: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """(the settings that are plain data, ``{name: why not}`` for the others)."""
     kept: dict[str, Any] = {}

@@ -157,10 +157,14 @@ def test_directions_give_their_own_constructor_settings(cnn, digits):
 
 
 def test_compare_gives_its_own_constructor_settings(cnn, digit):
-    w = CompareWidget(cnn, digit, methods=("saliency", "integrated_gradients"), n_steps=8, target=3)
+    methods = ("saliency", "integrated_gradients", "occlusion")
+    w = CompareWidget(cnn, digit, methods=methods, n_steps=8, target=3,
+                      method_options={"occlusion": {"sliding_window_shapes": (1, 2, 2)}})  # fmt: skip
     d = json_round_trip(w.to_dict())
-    assert d["call"] == "CompareWidget" and d["settings"]["methods"] == ["saliency", "integrated_gradients"]
-    replayed = CompareWidget.from_dict(cnn, digit, d)
+    assert d["call"] == "CompareWidget" and d["settings"]["methods"] == list(methods)
+    assert d["settings"]["method_options"]["occlusion"] == {"sliding_window_shapes": [1, 2, 2]}
+    replayed = CompareWidget.from_dict(cnn, digit, d)  # the JSON list is a window shape again
+    assert replayed.method_errors == {} and set(replayed.maps) == set(methods)
     for name, values in w.maps.items():
         np.testing.assert_allclose(replayed.maps[name], values, atol=1e-6)
     assert d["figures"]["scale"] == pytest.approx(w.scale)
