@@ -127,6 +127,9 @@ class ComputeWidget(anywidget.AnyWidget):
     _view_controls: tuple[str, ...] = ()
     _derived_controls: tuple[str, ...] = ()
     _inputs_argument = "inputs"
+    # The view-only controls a saved view (.html) can still use: those the view redraws alone (the compare
+    # widget's k and the directions' selected direction need the kernel's answer, so they are not here).
+    _saved_view_controls: tuple[str, ...] | None = None  # None: every one of _view_controls
 
     # Every widget explains one model, set in the subclass's __init__.
     _model: nn.Module

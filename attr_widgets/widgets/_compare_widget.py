@@ -85,6 +85,7 @@ class CompareWidget(MethodsRequest):
 
     _esm = bundle("compare")
     _view_controls = ("shared_scale", "k", "sign_mode", "outlier_percent", "opacity", "canvas_size")
+    _saved_view_controls = ("shared_scale", "sign_mode", "outlier_percent", "opacity", "canvas_size")
 
     # Compute controls.
     target = ClassIndex(0).tag(sync=True, compute=True)

@@ -79,6 +79,7 @@ class DirectionsWidget(ComputeWidget):
 
     _esm = bundle("directions")
     _view_controls = ("direction",)
+    _saved_view_controls = ()  # the top / bottom examples of a direction come from the kernel
     _derived_controls = ("data_version",)
     _inputs_argument = "data"
 

@@ -4,8 +4,9 @@ ipywidgets' ``embed_minimal_html`` loads its widget manager from a CDN; this pag
 holds the class's bundle (``static/<entry>.js``) and ``widgets.css``, the widget's synced state with its
 binary buffers in base64, and a tiny anywidget host: a model object with what the views use of anywidget's
 (``get``, ``set``, ``save_changes``, ``on`` / ``off``, ``send``) over the saved state, handed to the bundle's
-``render({model, el})`` (anywidget's ESM contract). Its ``widget_manager`` says ``saved_view: true`` with no
-kernel, so the store (js/src/core/store.ts) disables the controls and the view says why. A Content Security
+``render({model, el})`` (anywidget's ESM contract). Its ``widget_manager`` has ``saved_view`` (with the
+view-only controls that still work offline) and no kernel, so the store (js/src/core/store.ts) disables the
+other controls and the view says why. A Content Security
 Policy with no ``connect-src`` (``default-src 'none'``) makes the page unable to reach the network at all.
 """
 
@@ -57,8 +58,9 @@ const model = {
     if (handler === undefined) handlers.delete(event);
     else handlers.get(event)?.delete(handler);
   },
-  // No kernel: the store reads this and shows a saved view (controls off, "controls need a running kernel").
-  widget_manager: { saved_view: true, kernel: null },
+  // No kernel: the store reads this and shows a saved view (controls off, "controls need a running kernel"),
+  // except the view-only controls listed, which redraw from the saved data.
+  widget_manager: { saved_view: { view_controls: saved.view_controls }, kernel: null },
 };
 const el = document.getElementById("aw-widget");
 try {
@@ -82,7 +84,9 @@ def saved_state(widget: ComputeWidget) -> dict[str, Any]:
     """The widget's own synced traits as JSON, each binary buffer as ``{path, data: base64}``."""
     names = [name for name in widget.keys if name not in HOST_TRAITS and not name.startswith("_")]
     state, paths, buffers = _remove_buffers(widget.get_state(names))
+    controls = widget._saved_view_controls
     return {
+        "view_controls": list(widget._view_controls if controls is None else controls),
         "state": state,
         "buffers": [
             {"path": path, "data": base64.b64encode(bytes(buffer)).decode("ascii")}

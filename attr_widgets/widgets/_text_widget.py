@@ -95,6 +95,7 @@ class TextAttributionWidget(ComputeWidget):
 
     _esm = bundle("text")
     _view_controls = ("words", "show_special", "sign_mode", "outlier_percent")
+    _saved_view_controls = (*_view_controls, "pinned")  # a click on a token pins it, in the view alone
 
     method = Choice("layer_integrated_gradients").tag(sync=True, compute=True)
     target = ClassIndex(0).tag(sync=True, compute=True)

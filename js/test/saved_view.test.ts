@@ -1,6 +1,6 @@
 /**
  * The saved view of `w.save("view.html")` (attr_widgets/widgets/_html.py): its host's model says
- * `widget_manager.saved_view`, and the store then shows the saved result as it is, with every control off.
+ * `widget_manager.saved_view`, and the store then shows the saved result as it is; only view-only controls work.
  */
 import type { RenderProps } from "@anywidget/types";
 import { afterEach, describe, expect, it } from "vitest";
@@ -18,7 +18,7 @@ function savedModel(): FakeModel {
 afterEach(() => document.body.replaceChildren());
 
 describe("a saved view", () => {
-  it("is offline: not connected, not stale, sends nothing and writes no control", () => {
+  it("is offline: not connected, not stale, sends nothing and writes no compute control", () => {
     const model = savedModel();
     const store = new Store<AttributionWidgetTraits, AttributionLocal>(model.asModel(), ATTRIBUTION_KEYS, {
       hover: null,
@@ -32,22 +32,33 @@ describe("a saved view", () => {
     store.send({ type: "hover", x: 0, y: 0 });
     expect(model.get("method")).toBe("integrated_gradients");
     expect(model.sent).toEqual([]);
+    expect(store.isViewControl("opacity")).toBe(true);
+    expect(store.isViewControl("method")).toBe(false);
+    expect(store.isViewControl("result")).toBe(false);
   });
 
-  it("draws the saved result, disables every control and says why", () => {
+  it("draws the saved result, disables the controls that need the kernel and says why", () => {
     const el = document.createElement("div");
     document.body.append(el);
-    const props = { model: savedModel().asModel(), el } as unknown as RenderProps<AttributionWidgetTraits>;
+    const model = savedModel();
+    const props = { model: model.asModel(), el } as unknown as RenderProps<AttributionWidgetTraits>;
     widget.render(props);
     const root = el.querySelector<HTMLElement>(".aw-root")!;
     expect(root.dataset.offline).toBe("true");
     expect(root.classList.contains("aw-offline")).toBe(true);
     expect(root.classList.contains("aw-disconnected")).toBe(false); // not greyed like a lost kernel
     const controls = [...root.querySelectorAll<HTMLInputElement>("input, select, button")];
-    expect(controls.length).toBeGreaterThan(3);
-    expect(controls.filter((c) => !c.disabled)).toEqual([]);
+    const enabled = controls.filter((c) => !c.disabled);
+    const owner = (c: Element) => c.closest<HTMLElement>("[data-control]")?.dataset.control;
+    expect(controls.length - enabled.length).toBeGreaterThan(5); // method, baseline, steps, targets, evaluate
+    expect(new Set(enabled.map(owner))).toEqual(new Set(["opacity", "sign_mode"]));
     expect(root.querySelector(".aw-state-text")?.textContent).toBe("Saved view: controls need a running kernel.");
     expect([...root.querySelectorAll(".aw-tick")].map((t) => t.textContent)).toEqual(["-2", "-1", "0", "+1", "+2"]);
+    // a view-only control redraws from the saved data; nothing goes to a kernel
+    root.querySelector<HTMLButtonElement>('[data-control="sign_mode"] [data-value="positive"]')!.click();
+    expect(model.get("sign_mode")).toBe("positive");
+    expect([...root.querySelectorAll(".aw-tick")].map((t) => t.textContent)).toEqual(["0", "0.5", "1"]); // the positive values' extent
+    expect(model.sent).toEqual([]);
   });
 
   it("a kernel's widget is not a saved view", () => {

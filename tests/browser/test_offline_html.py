@@ -55,7 +55,12 @@ def open_saved(chromium, path):
     return context, page, requests, errors
 
 
-def assert_saved_view(page, requests, errors):
+# The trait a form control sets: its closest [data-control] (views name them after their trait).
+OWNER_JS = "(c) => c.closest('[data-control]')?.dataset.control ?? null"
+
+
+def assert_saved_view(page, requests, errors, view_controls):
+    """The saved result on screen, no request, no error; only ``view_controls`` (view-only traits) enabled."""
     assert page.evaluate("() => document.body.dataset.rendered") == "true", page.inner_text("body")
     outside = [url for url in requests if not url.startswith(ALLOWED_SCHEMES)]
     assert not outside, f"the saved page made network requests: {outside}"
@@ -65,9 +70,11 @@ def assert_saved_view(page, requests, errors):
     assert root.get_attribute("data-seq") == "1"  # the saved result is the one on screen
     assert SAVED_VIEW_MESSAGE in root.locator(".aw-state-text").inner_text()
     controls = root.locator("input, select, button")
-    assert controls.count() > 3
-    enabled = [i for i in range(controls.count()) if controls.nth(i).is_enabled()]
-    assert not enabled, f"{len(enabled)} control(s) still enabled in a saved view"
+    count = controls.count()
+    enabled = {controls.nth(i).evaluate(OWNER_JS) for i in range(count) if controls.nth(i).is_enabled()}
+    disabled = sum(not controls.nth(i).is_enabled() for i in range(controls.count()))
+    assert disabled >= 3, "the controls that need the kernel are not disabled"
+    assert enabled <= set(view_controls), f"controls enabled in a saved view: {enabled - set(view_controls)}"
     return root
 
 
@@ -79,7 +86,11 @@ def test_saved_image_view_draws_its_heatmap_offline(chromium, tmp_path):
     path = w.save(tmp_path / "digit.html")
     context, page, requests, errors = open_saved(chromium, path)
     try:
-        root = assert_saved_view(page, requests, errors)
+        root = assert_saved_view(page, requests, errors, ["opacity", "sign_mode"])
+        for control in ("method", "n_steps", "target", "baseline"):
+            assert root.locator(f'[data-control="{control}"]').first.evaluate(
+                "(c) => [c, ...c.querySelectorAll('input, select, button')].some((e) => e.disabled)"
+            ), control
         canvas = root.locator("canvas.aw-canvas")
         pixels = canvas.evaluate(CANVAS_PIXELS_JS)
         assert pixels["pixels"] >= 256 * 256
@@ -88,6 +99,13 @@ def test_saved_image_view_draws_its_heatmap_offline(chromium, tmp_path):
         extent = float(root.locator(".aw-heatmap").get_attribute("data-extent"))
         assert extent == pytest.approx(w.to_dict()["figures"]["scale_extent"], rel=1e-5)
         save_screenshot(page, "offline_html_image")
+        # a view-only control redraws from the saved heatmap, with no kernel and no request
+        root.locator('[data-control="sign_mode"] [data-value="negative"]').click()
+        w.sign_mode = "negative"
+        positive = float(root.locator(".aw-heatmap").get_attribute("data-extent"))
+        assert positive == pytest.approx(w.to_dict()["figures"]["scale_extent"], rel=1e-5)
+        assert canvas.evaluate(CANVAS_PIXELS_JS) != pixels
+        assert [url for url in requests if not url.startswith(ALLOWED_SCHEMES)] == [] and not errors
     finally:
         context.close()
 
@@ -99,7 +117,7 @@ def test_saved_text_view_shows_its_tokens_offline(chromium, tmp_path):
     path = w.save(tmp_path / "text.html")
     context, page, requests, errors = open_saved(chromium, path)
     try:
-        root = assert_saved_view(page, requests, errors)
+        root = assert_saved_view(page, requests, errors, ["words", "show_special", "sign_mode"])
         shown = [t["text"] for t in w.tokens if not t["special"]]
         texts = root.locator(".aw-tok").all_inner_texts()
         assert [t for t in texts if t] == shown
@@ -111,6 +129,8 @@ def test_saved_text_view_shows_its_tokens_offline(chromium, tmp_path):
         )
         assert coloured >= len(shown) // 2
         save_screenshot(page, "offline_html_text")
+        root.locator('[data-control="show_special"]').check()  # view-only: the special tokens appear
+        assert root.locator(".aw-tok").all_inner_texts()[0] == "[CLS]" and not errors
     finally:
         context.close()
 
@@ -143,7 +163,9 @@ def test_every_widget_class_saves_a_working_offline_view(chromium, tmp_path, kin
     path = w.save(tmp_path / f"{kind}.html")
     context, page, requests, errors = open_saved(chromium, path)
     try:
-        root = assert_saved_view(page, requests, errors)
+        views = {"tabular": ["top_features", "sign_mode"], "directions": [],
+                 "compare": ["shared_scale", "sign_mode", "opacity"]}[kind]  # fmt: skip
+        root = assert_saved_view(page, requests, errors, views)
         assert root.locator(".aw-error").first.is_hidden()
         save_screenshot(page, f"offline_html_{kind}")
     finally:

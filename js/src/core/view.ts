@@ -55,6 +55,9 @@ export function reflectState(root: HTMLElement, store: ProtocolState): void {
     for (const control of root.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLButtonElement>(
       "input, select, button",
     )) {
+      // In a saved view the controls of view-only traits (opacity, sign mode, words, ...) keep working.
+      const name = control.closest<HTMLElement>("[data-control]")?.dataset.control;
+      if (store.offline && name !== undefined && store.isViewControl?.(name)) continue;
       control.disabled = true;
     }
   }
