@@ -29,6 +29,7 @@ from ._evaluation import EVALUATIONS
 from ._evaluation_panel import Evaluator
 from ._options import BASELINES, METHOD_LABELS, SIGN_MODES, choice_list, method_choices
 from ._serialize import binary_array, block_mean, channel_sum, display_factor, display_rgba, unpack
+from ._settings import attribute_settings, heatmap_figures, shown_controls
 from ._traits import (
     BinaryArray,
     BoundedFloat,
@@ -142,6 +143,10 @@ class AttributionWidget(ComputeWidget):
     # The evaluation panel's progress and its figures (written by Python only; see _evaluation_panel).
     evaluation = traitlets.Dict().tag(sync=True)
     evaluation_figures = traitlets.Dict().tag(sync=True)
+
+    # Settings hooks (_settings): what a saved dict carries beside the compute controls.
+    _view_controls = ("opacity", "sign_mode", "outlier_percent", "canvas_size")
+    _derived_controls = ("inputs_version",)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         """Text (``tokenizer=``, a str or list of str, a tokenizer's output) gets token highlights.
@@ -292,6 +297,22 @@ class AttributionWidget(ComputeWidget):
     def output_kind(self) -> str:
         """What the model's scores were taken to be: "logits", "probabilities" or "log_probabilities"."""
         return self._output_kind
+    # -- settings (see _settings: to_dict / from_dict)
+    def _replay_settings(self) -> tuple[str, dict[str, Any]]:
+        shown = shown_controls(self)
+        return "attribute", attribute_settings(
+            shown["method"], shown["target"], shown["baseline"], shown["n_steps"],
+            output=self._output, internal_batch_size=self._internal_batch_size,
+        )  # fmt: skip
+
+    def _constructor_options(self) -> dict[str, Any]:
+        return {"methods": [entry["value"] for entry in self.options["methods"]]}
+
+    def _figures(self) -> dict[str, Any]:
+        result = self.result
+        heatmap = None if result is None or result.get("heatmap") is None else unpack(result["heatmap"])
+        return {**heatmap_figures(result, heatmap, self.sign_mode, self.outlier_percent), "top_k": self.top_k}
+
     # -- the evaluation panel (see _evaluation_panel: beside the compute protocol, never a request of it)
     def evaluate(self, what: str | Sequence[str] = EVALUATIONS) -> dict[str, Any]:
         """Evaluate the attribution on screen; show the figures in the panel and return the library's results.

@@ -120,6 +120,17 @@ class ComputeWidget(anywidget.AnyWidget):
     result = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     activity = traitlets.Dict().tag(sync=True)
     notice = traitlets.Unicode("").tag(sync=True)
+    # to_dict() of the result on screen, for the view's export menu (updated with each final result).
+    export_settings = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+
+    # Settings hooks (see _settings): the view-only controls a dict carries, the compute controls that are
+    # counters rather than choices (never replayed), and the constructor's name for the explained input.
+    _view_controls: tuple[str, ...] = ()
+    _derived_controls: tuple[str, ...] = ()
+    _inputs_argument = "inputs"
+    # The view-only controls a saved view (.html) can still use: those the view redraws alone (the compare
+    # widget's k and the directions' selected direction need the kernel's answer, so they are not here).
+    _saved_view_controls: tuple[str, ...] | None = None  # None: every one of _view_controls
 
     # Every widget explains one model, set in the subclass's __init__.
     _model: nn.Module
@@ -144,6 +155,27 @@ class ComputeWidget(anywidget.AnyWidget):
 
     def _published(self, value: Any) -> None:
         """Called (under the sync lock) with the Python-side result now on screen, or None after a failure."""
+
+    def _replay_settings(self) -> tuple[str, dict[str, Any]]:
+        """(the API call, its keyword arguments) that reproduce the result on screen; see _settings."""
+        return type(self).__name__, {}
+
+    def _figures(self) -> dict[str, Any]:
+        """The numbers on screen (delta, colour-scale extent, steps taken, ...)."""
+        return {}
+
+    def _constructor_options(self) -> dict[str, Any]:
+        """Constructor arguments that shape the view (e.g. the methods offered), for from_dict."""
+        return {}
+
+    def _replay_inputs(self) -> dict[str, Any] | None:
+        """The inputs of the settings' call where the widget holds them in another form (token ids)."""
+        return None
+
+    @classmethod
+    def _init_from_settings(cls, settings: dict[str, Any]) -> dict[str, Any]:
+        """Constructor arguments a settings dict holds beyond its controls (e.g. the compared methods)."""
+        return {}
 
     # -- set-up
     @classmethod
@@ -177,6 +209,15 @@ class ComputeWidget(anywidget.AnyWidget):
         _cells.register(self)
         self._fallback = StaticFallback(self)
         self._ready = True
+        self.observe(lambda _change: self._export(), names=list(self._view_controls))
+        self._export()
+
+    def _export(self) -> None:
+        """Publish to_dict() in ``export_settings`` (a failure to describe the result never fails it)."""
+        try:
+            self.export_settings = self.to_dict()
+        except Exception as exc:  # noqa: BLE001  (the result is on screen; only its export is missing)
+            log.warning("%s: export_settings not updated: %s", type(self).__name__, describe_error(exc))
 
     def _snapshot(self, seq: int) -> Request:
         return Request(seq, MappingProxyType({name: getattr(self, name) for name in self.compute_keys}))
@@ -314,6 +355,8 @@ class ComputeWidget(anywidget.AnyWidget):
             self._published(value)
             with self.hold_sync():  # the view gets the result and "idle" in one message
                 self.result = payload
+                if self._ready:
+                    self._export()
                 self._set_activity("idle", request, 1, 1, elapsed)
             return True
 
@@ -419,6 +462,47 @@ class ComputeWidget(anywidget.AnyWidget):
     def recompute(self) -> None:
         """Compute the present controls again (e.g. after a cancel)."""
         self._request()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings and figures on screen as JSON data (docs/WIDGET_CORE.md, "Settings").
+
+        ``aw.attribute(model, inputs, **w.to_dict()["settings"])`` computes the attribution on screen
+        (``"call"`` names the API for the widgets whose result is not one attribute call).
+        """
+        from ._settings import widget_dict
+
+        return widget_dict(self)
+
+    @classmethod
+    def from_dict(cls, model: nn.Module, inputs: Any, d: Mapping[str, Any], **kwargs: Any) -> Any:
+        """A new widget on ``model`` and ``inputs`` with the controls of ``d`` (from :meth:`to_dict`).
+
+        Same controls, same result. ``kwargs`` go to the constructor and win over ``d`` (pass again what
+        ``d["not_serialised"]`` lists, and e.g. ``labels=``).
+
+        Raises:
+            ValueError: ``d`` comes from another widget class or settings version, or names unknown controls.
+        """
+        from ._settings import replay
+
+        return replay(cls, model, inputs, d, kwargs)
+
+    def save(self, path: str | Path, timeout: float | None = 60.0) -> Path:
+        """Write the widget to ``path`` by its suffix, once a running computation is done (as :meth:`wait`).
+
+        ".json": :meth:`to_dict`; ".html": one self-contained page showing this view offline (no kernel, no
+        network); ".png" / ".svg": the figure as an image. Returns the path written. A failed or cancelled
+        request is saved as the view shows it (its error, or the last good result).
+
+        Raises:
+            ValueError: ``path`` has another suffix.
+            TimeoutError: the computation did not finish within ``timeout`` seconds.
+        """
+        from ._save import save
+
+        if not self._wait_workers(timeout):
+            raise TimeoutError(f"{type(self).__name__}: still computing after {timeout} s; not saved.")
+        return save(self, Path(path))
 
     def wait(self, timeout: float | None = 60.0) -> None:
         """Block until the browser's changes are computed; raise the newest request's error, if any.

@@ -36,6 +36,7 @@ from ._compare_methods import (
 )
 from ._options import BASELINES, SIGN_MODES, choice_list
 from ._serialize import binary_array, display_rgba
+from ._settings import as_tuples, shown_controls
 from ._tabular import check_feature_names, tabular_row
 from ._traits import (
     BinaryArray,
@@ -83,6 +84,8 @@ class CompareWidget(MethodsRequest):
     """
 
     _esm = bundle("compare")
+    _view_controls = ("shared_scale", "k", "sign_mode", "outlier_percent", "opacity", "canvas_size")
+    _saved_view_controls = ("shared_scale", "sign_mode", "outlier_percent", "opacity", "canvas_size")
 
     # Compute controls.
     target = ClassIndex(0).tag(sync=True, compute=True)
@@ -249,6 +252,29 @@ class CompareWidget(MethodsRequest):
     def probabilities(self) -> np.ndarray:
         """Softmax probability of every class for the input."""
         return self._probs.copy()
+
+    # -- settings (see _settings: to_dict / from_dict). Not one attribute() call: the settings are this
+    # class's own arguments, CompareWidget(model, inputs, **settings); each map is attribute(model, inputs,
+    # method=m, target=, baseline=, n_steps=, **method_options[m]).
+    def _replay_settings(self) -> tuple[str, dict[str, Any]]:
+        shown = shown_controls(self)
+        return "CompareWidget", {
+            "methods": self.method_names,
+            "method_options": {plan.name: dict(plan.kwargs) for plan in self._plans if plan.kwargs},
+            "target": shown["target"], "baseline": shown["baseline"], "n_steps": shown["n_steps"],
+            "output": self._output, "internal_batch_size": self._internal_batch_size,
+        }  # fmt: skip
+
+    def _figures(self) -> dict[str, Any]:
+        return {"scale": self.scale, "extents": self.extents, "agreement": self.agreement,
+                "method_errors": self.method_errors, "top_k": self.top_k}  # fmt: skip
+
+    @classmethod
+    def _init_from_settings(cls, settings: dict[str, Any]) -> dict[str, Any]:
+        options: dict[str, Any] = {k: settings[k] for k in ("methods", "method_options") if k in settings}
+        if "method_options" in options:  # JSON has no tuples: window shapes and strides come back as lists
+            options["method_options"] = as_tuples(options["method_options"])
+        return options
 
     @traitlets.observe("k")
     def _on_k(self, change: dict[str, Any]) -> None:

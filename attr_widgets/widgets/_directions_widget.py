@@ -35,6 +35,7 @@ from ._directions_compute import (
 from ._directions_inputs import ExampleIndex, LayerName, Offsets, Target, materialise_data
 from ._directions_payload import outcome_fields, state_fields, thumbnails, top_predictions
 from ._serialize import binary_array, display_rgba
+from ._settings import shown_controls
 from ._traits import BinaryArray, BoundedInt
 
 MAX_K = 64
@@ -77,6 +78,10 @@ class DirectionsWidget(ComputeWidget):
     """
 
     _esm = bundle("directions")
+    _view_controls = ("direction",)
+    _saved_view_controls = ()  # the top / bottom examples of a direction come from the kernel
+    _derived_controls = ("data_version",)
+    _inputs_argument = "data"
 
     # Compute controls. Changing k, target, layer or the data recomputes the directions (a pass over the
     # data); example, offsets and project reuse them and run one example through the model.
@@ -202,6 +207,28 @@ class DirectionsWidget(ComputeWidget):
         from ._directions_chart import spectrum_chart
 
         return spectrum_chart(self.result)
+
+    # -- settings (see _settings: to_dict / from_dict). Not one attribute() call: the settings are this
+    # class's own arguments, DirectionsWidget(model, data=data, **settings), then offsets and project.
+    def _replay_settings(self) -> tuple[str, dict[str, Any]]:
+        shown = shown_controls(self)
+        target = self._target_functions.get(shown["target"], shown["target"])
+        return "DirectionsWidget", {
+            "layer": shown["layer"], "k": shown["k"], "target": target, "example": shown["example"],
+        }  # fmt: skip
+
+    def _figures(self) -> dict[str, Any]:
+        outputs = self.outputs
+        if outputs is None:
+            return {}
+        spreads = self.spreads
+        return {
+            "n_directions": 0 if spreads is None else len(spreads),
+            "f_before": outputs["f_before"],
+            "f_after": outputs["f_after"],
+            "delta_f": outputs["delta_f"],
+            "spreads": None if spreads is None else [float(v) for v in spreads],
+        }
 
     # -- the compute protocol
     def _compute(self, request: Request, progress: Progress) -> tuple[dict[str, Any], Any]:

@@ -20,6 +20,7 @@ from ._classes import check_labels, top_k_entries
 from ._completeness import completeness
 from ._options import choice_list
 from ._serialize import binary_array
+from ._settings import attribute_settings, heatmap_figures, shown_controls
 from ._tabular import (
     TABULAR_BASELINES,
     TABULAR_SIGN_MODES,
@@ -57,6 +58,7 @@ class TabularAttributionWidget(ComputeWidget):
     """
 
     _esm = bundle("tabular")
+    _view_controls = ("top_features", "sign_mode", "outlier_percent")
 
     method = Choice("integrated_gradients").tag(sync=True, compute=True)
     target = ClassIndex(0).tag(sync=True, compute=True)
@@ -183,6 +185,21 @@ class TabularAttributionWidget(ComputeWidget):
             "target_prob": float(self._probs[request["target"]]),
             "elapsed_ms": (time.perf_counter() - start) * 1000,
         }, attribution
+
+    # -- settings (see _settings: to_dict / from_dict)
+    def _replay_settings(self) -> tuple[str, dict[str, Any]]:
+        shown = shown_controls(self)
+        data = {"data": self._data} if shown["baseline"] == "mean" else {}
+        return "attribute", attribute_settings(
+            shown["method"], shown["target"], shown["baseline"], shown["n_steps"], output=self._output,
+            internal_batch_size=self._internal_batch_size, **data,
+        )  # fmt: skip
+
+    def _figures(self) -> dict[str, Any]:
+        return {
+            **heatmap_figures(self.result, self.feature_scores, self.sign_mode, self.outlier_percent),
+            "top_k": self.top_k,
+        }
 
     def _check_baseline(self, method: str, baseline: str) -> None:
         if baseline == "mean" and self._data is None:

@@ -24,6 +24,7 @@ from ._erasure_panel import erasure_figures, flip_table
 from ._next_token import LastPosition, detect_next_token, vocabulary_names
 from ._options import SIGN_MODES, choice_list
 from ._serialize import binary_array
+from ._settings import heatmap_figures, shown_controls
 from ._tokens import TextExample, check_vocabulary, encode, find_token_embedding, max_tokens, word_scores
 from ._traits import BoundedFloat, BoundedInt, Choice, ClassIndex, InvalidValueError, reject
 
@@ -93,6 +94,8 @@ class TextAttributionWidget(ComputeWidget):
     """
 
     _esm = bundle("text")
+    _view_controls = ("words", "show_special", "sign_mode", "outlier_percent")
+    _saved_view_controls = (*_view_controls, "pinned")  # a click on a token pins it, in the view alone
 
     method = Choice("layer_integrated_gradients").tag(sync=True, compute=True)
     target = ClassIndex(0).tag(sync=True, compute=True)
@@ -245,27 +248,10 @@ class TextAttributionWidget(ComputeWidget):
     # -- the compute protocol
     def _compute(self, request: Request, progress: Progress) -> tuple[dict[str, Any], Attribution]:
         ex = self._examples[request["example"]]
-        method = request["method"]
         start = time.perf_counter()
-        options: dict[str, Any] = {
-            "forward_kwargs": {"attention_mask": ex.attention_mask},
-            "progress": progress,
-        }
-        layer_method = specs()[method].needs_layer
-        if layer_method:
-            options["layer"] = self._layer
-        if method in ("layer_integrated_gradients", "feature_ablation"):
-            options.update(self._token_baseline(method, request["baseline"], ex))
-        if specs()[method].path:
-            auto = request["auto_steps"] and method in AUTO_STEP_METHODS
-            options["n_steps"] = "auto" if auto else request["n_steps"]
-            if auto:  # nodes where the model changes along the path (attribution._adaptive)
-                options.update(tol=request["tol"], integration="adaptive")
-        if method == "attention" and self._next_token:
-            options["query"] = -1
         attribution = attribute(
-            self._model, ex.input_ids, method=method, target=request["target"], output=self._output,
-            internal_batch_size=self._internal_batch_size, **options,
+            self._model, ex.input_ids, forward_kwargs={"attention_mask": ex.attention_mask},
+            progress=progress, **self._attribute_options(request, ex),
         )  # fmt: skip
         values = attribution.values.detach().float().cpu()[0]
         scores = values.reshape(values.shape[0], -1).sum(dim=1) if values.dim() > 1 else values
@@ -278,6 +264,56 @@ class TextAttributionWidget(ComputeWidget):
             "steps_taken": attribution.n_steps,
             "elapsed_ms": (time.perf_counter() - start) * 1000,
         }, attribution
+
+    def _attribute_options(self, request: Mapping[str, Any] | Request, ex: TextExample) -> dict[str, Any]:
+        """``attribute`` keyword arguments for ``request`` on ``ex`` (its attention mask aside)."""
+        method = request["method"]
+        options: dict[str, Any] = {
+            "method": method,
+            "target": request["target"],
+            "output": self._output,
+            "internal_batch_size": self._internal_batch_size,
+        }
+        if specs()[method].needs_layer:
+            options["layer"] = self._layer_name()
+        if method in ("layer_integrated_gradients", "feature_ablation"):
+            options.update(self._token_baseline(method, request["baseline"], ex))
+        if specs()[method].path:
+            auto = request["auto_steps"] and method in AUTO_STEP_METHODS
+            options["n_steps"] = "auto" if auto else request["n_steps"]
+            if auto:  # nodes where the model changes along the path (attribution._adaptive)
+                options.update(tol=request["tol"], integration="adaptive")
+        if method == "attention" and self._next_token:
+            options["query"] = -1
+        return options
+
+    def _layer_name(self) -> nn.Module | str:
+        """The embedding layer's dotted name where it has one (a name travels in a settings dict)."""
+        if isinstance(self._layer, str):
+            return self._layer
+        return next((name for name, m in self._model.named_modules() if m is self._layer), self._layer)
+
+    # -- settings (see _settings: to_dict / from_dict)
+    def _replay_settings(self) -> tuple[str, dict[str, Any]]:
+        shown = shown_controls(self)
+        ex = self._examples[shown["example"]]
+        return "attribute", self._attribute_options(shown, ex)
+
+    def _figures(self) -> dict[str, Any]:
+        scores = self.token_scores
+        return {
+            **heatmap_figures(self.result, scores, self.sign_mode, self.outlier_percent),
+            "top_k": self.top_k,
+        }
+
+    def _replay_inputs(self) -> dict[str, Any]:
+        """The example's token ids and attention mask.
+
+        ``attribute(model, torch.tensor(d["inputs"]["input_ids"]), forward_kwargs={"attention_mask":
+        torch.tensor(d["inputs"]["attention_mask"])}, **d["settings"])`` is the attribution on screen.
+        """
+        ex = self._examples[shown_controls(self)["example"]]
+        return {"input_ids": ex.input_ids.tolist(), "attention_mask": ex.attention_mask.tolist()}
 
     def _erasure(
         self, request: Request, ex: TextExample, scores: torch.Tensor, progress: Progress

@@ -104,6 +104,7 @@ function compareTraits(extra: Partial<CompareWidgetTraits> = {}): CompareWidgetT
     result: compareResult(1, METHODS),
     activity: activity("idle"),
     notice: "",
+    export_settings: null,
     ...extra,
   };
 }

@@ -68,6 +68,7 @@ function dirTraits(extra: Partial<DirectionsWidgetTraits> = {}): DirectionsWidge
     result: dirResult(1),
     activity: activity("idle"),
     notice: "",
+    export_settings: null,
     k: 3,
     target: null,
     layer: "1",

@@ -182,6 +182,7 @@ export function traits(extra: Partial<AttributionWidgetTraits> = {}): Attributio
       ],
     },
     notice: "",
+    export_settings: null,
     inputs_version: 0,
     compute_keys: ["baseline", "inputs_version", "method", "n_steps", "target"],
     request_seq: 1,

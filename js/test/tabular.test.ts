@@ -60,6 +60,7 @@ function tabularTraits(extra: Partial<TabularAttributionWidgetTraits> = {}): Tab
     result: tabularResult(1),
     activity: activity("idle"),
     notice: "",
+    export_settings: null,
     ...extra,
   };
 }

@@ -80,6 +80,7 @@ function textTraits(extra: Partial<TextAttributionWidgetTraits> = {}): TextAttri
     result: textResult(1),
     activity: activity("idle"),
     notice: "",
+    export_settings: null,
     ...extra,
   };
 }

@@ -44,6 +44,22 @@ export interface ComputeTraits<R extends ResultBase = ResultBase> {
   activity: Activity;
   /** Why the last change was rejected (shown until the next accepted change); "" when none. */
   notice: string;
+  /** `w.to_dict()` of the result on screen (settings, controls, figures), for the export menu; JSON data. */
+  export_settings: ExportSettings | null;
+}
+
+/** What `to_dict()` returns (attr_widgets/widgets/_settings.py). */
+export interface ExportSettings {
+  widget: string;
+  version: number;
+  controls: Record<string, unknown>;
+  view: Record<string, unknown>;
+  /** The API the settings are keyword arguments of: "attribute", "DirectionsWidget" or "CompareWidget". */
+  call: string;
+  settings: Record<string, unknown>;
+  not_serialised: Record<string, string>;
+  figures: Record<string, unknown>;
+  inputs?: Record<string, unknown>;
 }
 
 /**
@@ -58,4 +74,5 @@ export const COMPUTE_TRAIT_KEYS: TraitKeys<ComputeTraits> = {
   result: true,
   activity: true,
   notice: true,
+  export_settings: true,
 };

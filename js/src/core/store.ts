@@ -23,6 +23,12 @@ interface CommAware {
   comm_live?: boolean;
 }
 
+/**
+ * What a saved view's host puts in `widget_manager.saved_view`: true, or the view-only controls that redraw from the
+ * saved data alone (the others, e.g. the compare widget's k, need the kernel's answer).
+ */
+type SavedView = boolean | { view_controls?: string[] };
+
 /** A Lumino signal, as JupyterLab's kernel connection exposes them. */
 interface SignalLike {
   connect(slot: (sender: unknown, value: string) => void): boolean;
@@ -44,6 +50,10 @@ export interface ProtocolState {
   readonly shown: ResultBase | null;
   readonly dropped: number;
   readonly connected: boolean;
+  /** A saved view (the offline page of `w.save("view.html")`): there is no kernel, only the state it saved. */
+  readonly offline?: boolean;
+  /** Whether `name` is a view-only control (a synced trait whose change redraws and never recomputes). */
+  isViewControl?(name: string): boolean;
   readonly busy: boolean;
   readonly stale: boolean;
   readonly activity: string;
@@ -77,8 +87,12 @@ export class Store<T extends ComputeTraits, L extends object = Record<never, nev
   shown: ResultOf<T> | null = null;
   /** Results that arrived for controls the view had already left, and were therefore not shown (yet). */
   dropped = 0;
-  /** False once the comm to the kernel is closed (kernel restarted or shut down). */
+  /** False once the comm to the kernel is closed (kernel restarted or shut down), and in a saved view. */
   connected = true;
+  /** True in a saved view: its host says so with `widget_manager.saved_view` (attr_widgets/widgets/_html.py). */
+  offline = false;
+  /** The view-only controls a saved view's host lets work (null: every view-only trait). */
+  private savedViewControls: string[] | null = null;
 
   /** The newest result received, shown or not: it waits here while the controls it answers are not current. */
   private latest: ResultOf<T> | null = null;
@@ -117,7 +131,16 @@ export class Store<T extends ComputeTraits, L extends object = Record<never, nev
    * widget manager holds: when that kernel restarts, dies or loses its connection, this widget is gone with it.
    */
   private watchKernel(): void {
-    const manager = (this.model as unknown as { widget_manager?: { kernel?: KernelLike } }).widget_manager;
+    const manager = (this.model as unknown as { widget_manager?: { kernel?: KernelLike; saved_view?: SavedView } })
+      .widget_manager;
+    const saved = manager?.saved_view;
+    if (saved) {
+      // No kernel ever: nothing to watch, nothing to send; the saved result stays on screen.
+      this.offline = true;
+      this.connected = false;
+      if (typeof saved === "object" && Array.isArray(saved.view_controls)) this.savedViewControls = saved.view_controls;
+      return;
+    }
     const kernel = manager?.kernel;
     if (!kernel) return;
     const onStatus = (_sender: unknown, status: string) => {
@@ -168,9 +191,10 @@ export class Store<T extends ComputeTraits, L extends object = Record<never, nev
     return this.model.get("activity")?.state ?? "idle";
   }
 
-  /** True when a cancelled request left the result on screen out of date, or the kernel is gone. */
+  /** True when a cancelled request left the result on screen out of date, or the kernel is gone (not saved views). */
   get stale(): boolean {
     const shown = this.shown;
+    if (this.offline) return false; // a saved view shows the result it saved, for the controls it saved
     return !this.connected || (this.activity === "cancelled" && (shown === null || !this.isCurrent(shown)));
   }
 
@@ -187,9 +211,11 @@ export class Store<T extends ComputeTraits, L extends object = Record<never, nev
 
   /** Set several controls in one message to the kernel (so it makes one request for all of them). */
   setControls(values: Partial<T>): void {
-    if (!this.connected) return;
+    if (!this.connected && !this.offline) return;
     const changed = new Set<StoreKey<T, L>>();
     for (const [key, value] of Object.entries(values) as [keyof T & string, T[keyof T]][]) {
+      // A saved view redraws with its own data: view-only controls still work, nothing can recompute.
+      if (this.offline && !this.isViewControl(key)) continue;
       if (sameControl(this.model.get(key), value)) continue;
       this.model.set(key, value);
       changed.add(key);
@@ -198,6 +224,17 @@ export class Store<T extends ComputeTraits, L extends object = Record<never, nev
     if (changed.size === 0) return;
     this.model.save_changes();
     this.emit(changed);
+  }
+
+  isViewControl(name: string): boolean {
+    return (
+      this.keyList.includes(name) &&
+      !(name in COMPUTE_TRAIT_KEYS) &&
+      !this.computeKeys.includes(name) &&
+      !["shown", "busy", "connected"].includes(name) &&
+      !(name in (this.localState as object)) &&
+      (!this.offline || this.savedViewControls === null || this.savedViewControls.includes(name))
+    );
   }
 
   /** Ask the kernel to stop the request in flight (it keeps the last good result). */

@@ -46,12 +46,18 @@ export function reflectState(root: HTMLElement, store: ProtocolState): void {
   root.dataset.error = String(Boolean(shown?.error));
   root.dataset.activity = store.activity;
   root.dataset.connected = String(store.connected);
+  root.dataset.offline = String(Boolean(store.offline));
+  // A saved view shows its result as it was (not greyed like a lost kernel's); its controls are off all the same.
   root.classList.toggle("aw-stale", store.stale);
-  root.classList.toggle("aw-disconnected", !store.connected);
+  root.classList.toggle("aw-disconnected", !store.connected && !store.offline);
+  root.classList.toggle("aw-offline", Boolean(store.offline));
   if (!store.connected) {
     for (const control of root.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLButtonElement>(
       "input, select, button",
     )) {
+      // In a saved view the controls of view-only traits (opacity, sign mode, words, ...) keep working.
+      const name = control.closest<HTMLElement>("[data-control]")?.dataset.control;
+      if (store.offline && name !== undefined && store.isViewControl?.(name)) continue;
       control.disabled = true;
     }
   }

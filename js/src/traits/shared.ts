@@ -3,8 +3,11 @@
  * labels, top predictions) and the method controls' (method, baseline, steps, sign mode, the choices offered).
  */
 import type { SignMode } from "../core/colorscale";
-import type { ComputeTraits } from "../core/protocol";
+import type { ComputeTraits, ExportSettings } from "../core/protocol";
 import type { StoreKey, StoreView } from "../core/store";
+
+/** `w.to_dict()`, synced in every widget's `export_settings` (ComputeTraits): what an export menu writes. */
+export type { ExportSettings };
 
 /** One entry of a selector. */
 export interface Choice {

@@ -47,7 +47,12 @@ export function createActivity(store: AnyStore): View<ComputeKey> {
       busyText.textContent = activity?.state === "waiting" ? activity.message : running ? `computing ${Math.round(fraction * 100)} %${eta}` : "computing…";
       cancel.hidden = activity?.state !== "computing";
       const text = state.querySelector(".aw-state-text") as HTMLElement;
-      if (!store.connected) {
+      if (store.offline) {
+        state.hidden = false;
+        state.dataset.state = "offline";
+        text.textContent = "Saved view: controls need a running kernel.";
+        retry.hidden = true;
+      } else if (!store.connected) {
         state.hidden = false;
         state.dataset.state = "disconnected";
         text.textContent = "Disconnected from the kernel — re-run the cell to use this widget again.";
