@@ -44,6 +44,14 @@ export interface ComputeTraits<R extends ResultBase = ResultBase> {
   activity: Activity;
   /** Why the last change was rejected (shown until the next accepted change); "" when none. */
   notice: string;
+  /** Partners of the front-end-only links (hover, token hover) that `aw.link` made: see core/link.ts. */
+  linked_views?: LinkedView[];
+}
+
+/** One partner of a front-end link: its widget model and which view-local selections travel. */
+export interface LinkedView {
+  model_id: string;
+  names: string[];
 }
 
 /**
@@ -58,4 +66,5 @@ export const COMPUTE_TRAIT_KEYS: TraitKeys<ComputeTraits> = {
   result: true,
   activity: true,
   notice: true,
+  linked_views: true,
 };
