@@ -119,7 +119,8 @@ class ComputeWidget(anywidget.AnyWidget):
     result = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     activity = traitlets.Dict().tag(sync=True)
     notice = traitlets.Unicode("").tag(sync=True)
-    # Partners of front-end-only links (hover, token hover): [{"model_id": ..., "names": [...]}], set by aw.link.
+    # Partners of front-end-only links (hover, token hover), set by aw.link:
+    # [{"model_id": ..., "names": [...]}].
     linked_views = traitlets.List(traitlets.Dict()).tag(sync=True)
 
     # Every widget explains one model, set in the subclass's __init__.

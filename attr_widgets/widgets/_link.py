@@ -2,12 +2,13 @@
 
 Two kinds of selection, two kinds of link (docs/LINKING.md):
 
-- selections the kernel must know because they recompute or pick what is shown (``target``, ``example``,
-  ``direction``) are traits: they are linked kernel-side with ipywidgets' own :func:`ipywidgets.link`, so setting
-  one from Python or from either view moves the others, and each widget recomputes for its own model;
-- the pointer's selections (``hover`` over a heatmap, ``token`` hover over text) are view-local state that never
-  reaches the kernel: the link only tells each view its partners (the synced ``linked_views`` trait) and the views
-  forward hovers to each other in the browser (js/src/core/link.ts), with no kernel message per hover.
+- selections the kernel must know because they recompute or pick what is shown (``target``,
+  ``example``, ``direction``) are traits: they are linked kernel-side with ipywidgets' own
+  :func:`ipywidgets.link`, so setting one from Python or from either view moves the others, and
+  each widget recomputes for its own model;
+- the pointer's selections (``hover`` over a heatmap, ``token`` hover over text) are view-local
+  state that never reaches the kernel: the link only tells each view its partners (the synced
+  ``linked_views`` trait); the views forward hovers to each other in the browser.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ class Link:
             _add_partner(b, a, view)
 
     def unlink(self) -> None:
-        """Stop every link this object made: traits no longer follow each other, views no longer share hovers."""
+        """Stop every link this object made: traits no longer follow, views no longer share hovers."""
         for trait_link in self._trait_links:
             trait_link.unlink()
         self._trait_links = []
@@ -136,7 +137,7 @@ def link(*widgets: ComputeWidget, on: Iterable[str] = SELECTIONS) -> Link:
     """Link the selections ``on`` of ``widgets`` (two or more attr_widgets widgets); returns a :class:`Link`.
 
     Pairs of widgets of different kinds link only the selections both have (a :class:`LinkWarning` and the
-    ``repr`` say which were skipped). Kernel selections (``target``, ``example``, ``direction``) take the first
+    ``repr`` say which were skipped). Kernel selections (target, example, direction) take the first
     widget's value; view selections (``hover``, ``token``) are forwarded between the views in the browser.
 
     Raises:
