@@ -50,7 +50,8 @@ def selections_of(widget: ComputeWidget) -> dict[str, str]:
 
 def _shared(a: ComputeWidget, b: ComputeWidget, on: Sequence[str]) -> tuple[list[str], list[str]]:
     sa, sb = selections_of(a), selections_of(b)
-    linked, skipped = [], []
+    linked: list[str] = []
+    skipped: list[str] = []
     for name in on:
         directions_target = name == "target" and (type(a).__name__ == "DirectionsWidget") != (
             type(b).__name__ == "DirectionsWidget"
