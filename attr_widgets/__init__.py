@@ -17,8 +17,10 @@ if typing.TYPE_CHECKING:
         AttributionWidget,
         CompareWidget,
         DirectionsWidget,
+        Link,
         TabularAttributionWidget,
         TextAttributionWidget,
+        link,
     )
 
 __version__ = "0.1.0"
@@ -30,6 +32,7 @@ __all__ = [
     "TabularAttributionWidget",
     "TextAttributionWidget",
     "DirectionsWidget",
+    "Link",
     "__version__",
     "attribute",
     "check_axioms",
@@ -39,6 +42,7 @@ __all__ = [
     "predict",
     "to_xdnn",
     "is_homogeneous",
+    "link",
 ]
 
 # Names resolved on first access, so that the torch-only libraries load without the widget stack.
@@ -48,6 +52,8 @@ _LAZY = {
     "DirectionsWidget": "attr_widgets.widgets",
     "TabularAttributionWidget": "attr_widgets.widgets",
     "TextAttributionWidget": "attr_widgets.widgets",
+    "Link": "attr_widgets.widgets",
+    "link": "attr_widgets.widgets",
 }
 
 

@@ -3,6 +3,7 @@
 from ._attribution_widget import AttributionWidget
 from ._compare_widget import CompareWidget
 from ._directions_widget import DirectionsWidget
+from ._link import Link, LinkWarning, link
 from ._tabular_widget import TabularAttributionWidget
 from ._text_widget import TextAttributionWidget
 
@@ -10,6 +11,9 @@ __all__ = [
     "AttributionWidget",
     "CompareWidget",
     "DirectionsWidget",
+    "Link",
+    "LinkWarning",
     "TabularAttributionWidget",
     "TextAttributionWidget",
+    "link",
 ]

@@ -131,6 +131,9 @@ class ComputeWidget(anywidget.AnyWidget):
     # The view-only controls a saved view (.html) can still use: those the view redraws alone (the compare
     # widget's k and the directions' selected direction need the kernel's answer, so they are not here).
     _saved_view_controls: tuple[str, ...] | None = None  # None: every one of _view_controls
+    # Partners of front-end-only links (hover, token hover), set by aw.link:
+    # [{"model_id": ..., "names": [...]}].
+    linked_views = traitlets.List(traitlets.Dict()).tag(sync=True)
 
     # Every widget explains one model, set in the subclass's __init__.
     _model: nn.Module

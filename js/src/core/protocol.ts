@@ -46,6 +46,14 @@ export interface ComputeTraits<R extends ResultBase = ResultBase> {
   notice: string;
   /** `w.to_dict()` of the result on screen (settings, controls, figures), for the export menu; JSON data. */
   export_settings: ExportSettings | null;
+  /** Partners of the front-end-only links (hover, token hover) that `aw.link` made. */
+  linked_views?: LinkedView[];
+}
+
+/** One partner of a front-end link: its widget model and which view-local selections travel. */
+export interface LinkedView {
+  model_id: string;
+  names: string[];
 }
 
 /** What `to_dict()` returns (attr_widgets/widgets/_settings.py). */
@@ -75,4 +83,5 @@ export const COMPUTE_TRAIT_KEYS: TraitKeys<ComputeTraits> = {
   activity: true,
   notice: true,
   export_settings: true,
+  linked_views: true,
 };
