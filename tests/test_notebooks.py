@@ -326,6 +326,8 @@ def test_tour_shows_one_widget_of_each_kind():
         "widget-text": "TextAttributionWidget",
         "widget-tabular": "TabularAttributionWidget",
         "widget-directions": "DirectionsWidget",
+        "widget-compare": "CompareWidget",
+        "widget-evaluation": "AttributionWidget",
     }
     for tag, cls in kinds.items():
         (cell,) = [c for c in nb.cells if tag in c.get("metadata", {}).get("tags", [])]
@@ -334,6 +336,10 @@ def test_tour_shows_one_widget_of_each_kind():
         assert f".{cls} object at" in shown[0]["data"]["text/plain"], (tag, shown[0]["data"]["text/plain"])
     for tag, floor in [("widget-image", 90.0), ("widget-text", 90.0), ("widget-tabular", 90.0)]:
         assert number(tagged_text(nb, tag), r"accuracy {n}%") >= floor, tag
+    # Deleting the pixels the map ranks first hurts the class score more than inserting them in that order
+    # helps it to stay low: on a trained CNN and its IG map, deletion's AUC lies below insertion's.
+    evaluation = tagged_text(nb, "widget-evaluation")
+    assert number(evaluation, r"deletion AUC {n}") < number(evaluation, r"insertion AUC {n}")
 
 
 # --- 05_important_directions: Hilton, "A basis-invariant version of attribution" (2024) --------------------

@@ -19,6 +19,8 @@ GALLERY = {
     "text": "widget-text",
     "tabular": "widget-tabular",
     "directions": "widget-directions",
+    "compare": "widget-compare",
+    "evaluation": "widget-evaluation",
 }
 
 

@@ -134,6 +134,8 @@ class ComputeWidget(anywidget.AnyWidget):
     # Partners of front-end-only links (hover, token hover), set by aw.link:
     # [{"model_id": ..., "names": [...]}].
     linked_views = traitlets.List(traitlets.Dict()).tag(sync=True)
+    # The id that marks this widget's static fallback output (``_fallback``): a live view hides that output.
+    fallback_id = traitlets.Unicode("").tag(sync=True)
 
     # Every widget explains one model, set in the subclass's __init__.
     _model: nn.Module
@@ -144,7 +146,10 @@ class ComputeWidget(anywidget.AnyWidget):
         return self._model
 
     def _ipython_display_(self) -> None:
-        """Display the view with a script-free picture of it beside (``_fallback``: nbconvert, GitHub)."""
+        """Display the view, and under it a script-free picture of it that a live view hides.
+
+        The picture (``_fallback``) is for nbconvert, GitHub and a notebook reopened without its kernel.
+        """
         self._fallback.display()
 
     # -- what a subclass provides

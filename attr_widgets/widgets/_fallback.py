@@ -1,17 +1,22 @@
-"""The static fallback shown with every widget: a script-free picture of what is on screen, same output.
+"""The static fallback shown with every widget: a script-free picture of what is on screen, in its own output.
 
-Every widget is displayed as one output whose bundle holds the widget view
-(``application/vnd.jupyter.widget-view+json``) and, beside it, ``text/html`` (plus ``image/png`` for images)
-from the kernel's renderers (attr_widgets/widgets/_render). Where the widget cannot be drawn (nbconvert's HTML
-export of a notebook saved without widget state, nbviewer, GitHub), the renderer picks the next mime type, the
-static picture. The output carries a ``display_id``; each new final result (or a change of a view option that
-changes the picture) updates it with ``update_display_data``, so the saved notebook shows the last result, not
-the first. Updates are coalesced (at most one per ``UPDATE_INTERVAL_S``) so a slider drag does not send a PNG
-per step. See docs/EXPORT.md for what each front end shows.
+``display(w)`` makes two outputs. The first is the widget view (``application/vnd.jupyter.widget-view+json``
+and ``text/plain``). The second, under it, is the static picture from the kernel's renderers
+(attr_widgets/widgets/_render): ``text/html`` (plus ``image/png`` for images), wrapped in an element marked
+``data-aw-fallback="<w.fallback_id>"``. While a live view of the widget is on the page, the view's JS
+(js/src/core/fallback.ts) hides that output; where no view can be drawn (nbconvert's HTML of a notebook saved
+without widget state, nbviewer, GitHub, JupyterLab reopened after the kernel is gone) it shows.
+
+Why two outputs and not one bundle: the picture is kept current (each new final result, or a change of a
+view option that changes the picture, sends ``update_display_data`` to the fallback's display id, coalesced
+to at most one per ``UPDATE_INTERVAL_S``). JupyterLab's widget renderer answers an update of an output holding
+a widget view by creating a new view (the old DOM is dropped: hover, zoom and focus lost, a large heatmap
+redrawn), so the view's own output is never updated. See docs/EXPORT.md for what each front end shows.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import threading
 import weakref
@@ -25,10 +30,13 @@ VIEW_TRAITS = ("sign_mode", "opacity", "outlier_percent", "canvas_size", "shared
 
 
 def static_bundle(widget: Any) -> dict[str, Any]:
-    """The script-free mime types of what ``widget`` shows now."""
+    """The script-free mime types of what ``widget`` shows now, marked with the widget's ``fallback_id``."""
     from attr_widgets.widgets._render import html_of, png_of
 
-    data: dict[str, Any] = {"text/html": html_of(widget)}
+    mark = html.escape(getattr(widget, "fallback_id", ""), quote=True)
+    data: dict[str, Any] = {
+        "text/html": f'<div class="aw-static-fallback" data-aw-fallback="{mark}">{html_of(widget)}</div>'
+    }
     png = png_of(widget)
     if png is not None:
         import base64
@@ -48,29 +56,44 @@ class StaticFallback:
         names = ["result", *(n for n in VIEW_TRAITS if widget.has_trait(n))]
         widget.observe(self._changed, names=names)
 
-    def bundle(self) -> tuple[dict[str, Any], dict[str, Any]]:
+    def view_bundle(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The widget view's mime bundle and metadata (the first output)."""
         widget = self._widget()
         if widget is None:
             return {}, {}
         view = widget._repr_mimebundle_()
         data, metadata = view if isinstance(view, tuple) else (view or {}, {})
+        return dict(data or {}), dict(metadata or {})
+
+    def bundle(self) -> dict[str, Any]:
+        """The fallback output's mime bundle ({} when the renderers fail: that never hides the view)."""
+        widget = self._widget()
+        if widget is None:
+            return {}
         try:
-            static = static_bundle(widget)
+            return static_bundle(widget)
         except Exception as exc:  # a renderer bug must never hide the widget itself
             log.warning("%s: static fallback failed: %s", type(widget).__name__, exc)
-            static = {}
-        return {**static, **data}, dict(metadata or {})
+            return {}
 
     def display(self) -> None:
-        """Display the widget with its fallback; every display of one widget shares one display_id."""
+        """Display the view, then its fallback; every display of one widget shares one fallback display_id."""
         import uuid
 
         from IPython.display import display
 
-        data, metadata = self.bundle()
+        widget = self._widget()
+        if widget is None:
+            return
+        if not widget.fallback_id:
+            widget.fallback_id = uuid.uuid4().hex  # before the view is drawn: it reads the id on render
+        data, metadata = self.view_bundle()
+        display(data, metadata=metadata, raw=True)
         if self._display_id is None:
             self._display_id = uuid.uuid4().hex
-        display(data, metadata=metadata, raw=True, display_id=self._display_id)
+        static = self.bundle()
+        if static:
+            display(static, raw=True, display_id=self._display_id)
 
     def _changed(self, change: dict[str, Any]) -> None:
         if self._display_id is None:
@@ -90,9 +113,9 @@ class StaticFallback:
             return
         from IPython.display import update_display
 
-        data, metadata = self.bundle()
+        data = self.bundle()
         if data:
-            update_display(data, metadata=metadata, raw=True, display_id=self._display_id)
+            update_display(data, raw=True, display_id=self._display_id)
 
     def flush(self) -> None:
         """Send a pending update now (tests, and before a notebook is saved from Python)."""

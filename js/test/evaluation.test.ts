@@ -92,6 +92,20 @@ describe("evaluation panel", () => {
     expect(model.sent).toContainEqual({ type: "evaluate_cancel" });
   });
 
+  it("figures computed from Python open the section once; a closed section with none stays closed", () => {
+    const closed = mount(new FakeModel(traits()));
+    expect(closed.querySelector<HTMLDetailsElement>(".aw-eval")!.open).toBe(false);
+    const model = new FakeModel(traits());
+    const el = mount(model);
+    const details = el.querySelector<HTMLDetailsElement>(".aw-eval")!;
+    model.kernelSet("evaluation_figures", known());
+    expect(details.open).toBe(true);
+    expect(model.sent).toEqual([]); // the figures are there: opening asks for nothing
+    details.open = false; // the user closes it: new figures do not reopen it
+    model.kernelSet("evaluation_figures", known({ deletion: curve("deletion") }));
+    expect(details.open).toBe(false);
+  });
+
   it("shows AUCs against the random order, and greys figures for other settings", () => {
     const model = new FakeModel(withCurves());
     const el = mount(model);

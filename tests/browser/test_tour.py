@@ -27,6 +27,8 @@ KINDS = {
     "widget-text": "text",
     "widget-tabular": "tabular",
     "widget-directions": "directions",
+    "widget-compare": "compare",
+    "widget-evaluation": "evaluation",
 }
 
 RUN_ALL_JS = """
@@ -165,6 +167,12 @@ def test_tour_runs_and_every_widget_renders(app_server, run_all):
         index = page.evaluate(TAGGED_CELL_JS, tag)
         assert index >= 0, f"no cell tagged {tag}"
         root = check_rendered(page, index, tag)
+        if kind == "evaluation":
+            # the cell called w_eval.evaluate(...): its figures are shown without a click, the section open
+            root.locator("details.aw-eval[open] .aw-eval-card").first.wait_for(timeout=30_000)
+            assert root.locator(".aw-eval-card").count() == 3  # deletion, insertion, sanity
+            root = root.locator("details.aw-eval")  # the widget is taller than the page: shoot the panel
+            root.scroll_into_view_if_needed()
         page.wait_for_timeout(300)  # let the last frame paint before the screenshot
         save_screenshot(root, f"{app}-tour-{kind}")
 

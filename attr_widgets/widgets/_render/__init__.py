@@ -21,8 +21,10 @@ import numpy as np
 from attr_widgets.widgets._render.figures import (
     bars_svg,
     heatmap_pixels,
+    raster_svg,
     spectrum_svg,
     token_spans_html,
+    token_spans_svg,
     upscale,
     with_colour_bar,
 )
@@ -94,7 +96,12 @@ def _label_of(widget: Any, index: Any) -> str:
 
 
 def _scale_line(widget: Any) -> str:
-    """The colour bar's ends in words (the PNG has no text)."""
+    """The colour bar's ends in words (the PNG has no text), as an HTML line."""
+    return f'<div style="font:11px sans-serif;color:#555">{html.escape(_scale_text(widget))}</div>'
+
+
+def _scale_text(widget: Any) -> str:
+    """The colour bar's ends in words."""
     from attr_widgets.widgets._render.colorscale import scale_extent
     from attr_widgets.widgets._serialize import unpack
 
@@ -106,10 +113,8 @@ def _scale_line(widget: Any) -> str:
         extent = scale_extent(unpack(widget.result["heatmap"]), mode, widget.outlier_percent)
     low = {"signed": -extent, "negative": 0.0}.get(mode, 0.0)
     high = -extent if mode == "negative" else extent
-    return (
-        f'<div style="font:11px sans-serif;color:#555">scale: {low:.3g} … {high:.3g} ({html.escape(mode)},'
-        f" clipped at the {100 - widget.outlier_percent:g}th percentile)</div>"
-    )
+    clip = f"clipped at the {100 - widget.outlier_percent:g}th percentile"
+    return f"scale: {low:.3g} … {high:.3g} ({mode}, {clip})"
 
 
 def png_of(widget: Any) -> bytes | None:
@@ -153,8 +158,23 @@ def _compare_png(widget: Any) -> bytes | None:
 
 
 def svg_of(widget: Any) -> str | None:
-    """SVG of what a chart widget shows (tabular bars, the directions' spectrum)."""
+    """SVG of what a widget shows (None before a result).
+
+    Tabular bars and the directions' spectrum as vector charts; token highlights as text on coloured boxes; an
+    image widget's heatmap (and colour bar) as its PNG inside an ``<image>``, caption and scale as SVG text.
+    """
     name = _class_name(widget)
+    if name == "TextAttributionWidget":
+        scores = widget.token_scores
+        texts = [str(t.get("text", "")) for t in widget.tokens]
+        if scores is None or len(scores) != len(texts):
+            return None
+        return token_spans_svg(texts, scores, widget.sign_mode, widget.outlier_percent)
+    if name in ("AttributionWidget", "CompareWidget"):
+        png = png_of(widget)
+        if png is None:
+            return None
+        return raster_svg(png, _caption_of(widget), _scale_text(widget))
     if name == "TabularAttributionWidget":
         scores = widget.feature_scores
         return None if scores is None else bars_svg(list(widget.feature_names), scores, widget.sign_mode)
@@ -168,14 +188,27 @@ def svg_of(widget: Any) -> str | None:
     return None
 
 
+def _caption_of(widget: Any) -> str:
+    """Class · method · target label: the figure's title line."""
+    caption = _class_name(widget)
+    method = getattr(widget, "method", None)
+    target = getattr(widget, "target", None)
+    if isinstance(method, str):
+        caption += f" · {method}"
+    if isinstance(target, int):
+        caption += f" · target {_label_of(widget, target)}"
+    return caption
+
+
 def html_of(widget: Any) -> str:
     """Script-free HTML of what ``widget`` shows now (a placeholder line before its first result)."""
     name = _class_name(widget)
     body = ""
     if name == "TextAttributionWidget":
         scores = widget.token_scores
-        if scores is not None:
-            texts = [str(t.get("text", "")) for t in widget.tokens]
+        texts = [str(t.get("text", "")) for t in widget.tokens]
+        # Between a change of example and its result, ``tokens`` is the new example's and the scores the old.
+        if scores is not None and len(scores) == len(texts):
             body = token_spans_html(texts, scores, widget.sign_mode, widget.outlier_percent)
     else:
         png = png_of(widget)
@@ -189,13 +222,7 @@ def html_of(widget: Any) -> str:
         else:
             svg = svg_of(widget)
             body = svg or ""
-    method = getattr(widget, "method", None)
-    target = getattr(widget, "target", None)
-    caption = name
-    if method is not None and isinstance(method, str):
-        caption += f" · {method}"
-    if isinstance(target, int):
-        caption += f" · target {_label_of(widget, target)}"
+    caption = _caption_of(widget)
     if not body:
         body = "<em>no result yet</em>"
     return (

@@ -151,3 +151,53 @@ def curve_svg(x: np.ndarray, y: np.ndarray, title: str, width: int = 320, height
         f'<text x="2" y="12" font-size="11">{html.escape(title)}</text>'
         f'<polyline points="{pts}" fill="none" stroke="rgb(239,59,44)" stroke-width="1.5"/></svg>'
     )
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's IHDR chunk."""
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def raster_svg(png: bytes, caption: str, scale: str) -> str:
+    """An image figure as SVG: caption and scale as text around the PNG (a heatmap is pixels, not paths)."""
+    import base64
+
+    w, h = _png_size(png)
+    width = max(w, 320)
+    data = base64.b64encode(png).decode("ascii")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        f'width="{width}" height="{h + 40}" font-family="sans-serif">'
+        f'<text x="0" y="13" font-size="12" fill="#555">{html.escape(caption)}</text>'
+        f'<image x="0" y="20" width="{w}" height="{h}" image-rendering="pixelated" '
+        f'href="data:image/png;base64,{data}" xlink:href="data:image/png;base64,{data}"/>'
+        f'<text x="0" y="{h + 34}" font-size="11" fill="#555">{html.escape(scale)}</text></svg>'
+    )
+
+
+def token_spans_svg(
+    texts: list[str], scores: np.ndarray, mode: str = "signed", outlier_percent: float = 0.0, width: int = 560
+) -> str:
+    """Token highlights as SVG: each token's text on a box of its score's colour, wrapped at ``width``.
+
+    Token widths are estimated (0.6 em per character at 13 px): SVG has no text layout of its own.
+    """
+    scores = np.asarray(scores, dtype=np.float32)
+    ext = scale_extent(scores, mode, outlier_percent)
+    size, line, pad = 13, 22, 3
+    x = y = 0.0
+    parts = []
+    for text, score in zip(texts, scores, strict=True):
+        w = 0.6 * size * max(1, len(text)) + 2 * pad
+        if x > 0 and x + w > width:
+            x, y = 0.0, y + line
+        parts.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{line - 4}" rx="2" '
+            f'fill="{css_colour(mode, float(score), ext)}"><title>{float(score):.4g}</title></rect>'
+            f'<text x="{x + pad:.1f}" y="{y + size + 1:.1f}" font-size="{size}">{html.escape(text)}</text>'
+        )
+        x += w + 4
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y + line:.0f}" '
+        f'font-family="monospace">{"".join(parts)}</svg>'
+    )

@@ -48,6 +48,8 @@ export interface ComputeTraits<R extends ResultBase = ResultBase> {
   export_settings: ExportSettings | null;
   /** Partners of the front-end-only links (hover, token hover) that `aw.link` made. */
   linked_views?: LinkedView[];
+  /** Marks this widget's static fallback output (attr_widgets/widgets/_fallback.py); a live view hides it. */
+  fallback_id?: string;
 }
 
 /** One partner of a front-end link: its widget model and which view-local selections travel. */
@@ -84,4 +86,5 @@ export const COMPUTE_TRAIT_KEYS: TraitKeys<ComputeTraits> = {
   notice: true,
   export_settings: true,
   linked_views: true,
+  fallback_id: true,
 };

@@ -2,6 +2,7 @@
  * The shape every view follows, and the plumbing an entry needs to mount a set of views on one store: isolated
  * updates (one view's failure is reported, the others still draw), one dispose, and the root's state attributes.
  */
+import { hideStaticFallback } from "./fallback";
 import type { ProtocolState } from "./store";
 
 /** A piece of a widget: its element, a redraw for what changed, and a cleanup of its listeners. */
@@ -98,7 +99,9 @@ export function mountWidget<K>(
   const unsubscribe = store.subscribe(update);
   update(store.allKeys());
   el.append(root);
+  const showFallback = hideStaticFallback(store.get("fallback_id"), el.ownerDocument);
   return () => {
+    showFallback();
     unsubscribe();
     composed.dispose();
     store.dispose();

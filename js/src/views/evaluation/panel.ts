@@ -78,6 +78,7 @@ export function createEvaluation(store: AttributionStore, heatmap: HeatmapView):
   }
 
   let drawn: unknown = null;
+  let openedForFigures = false;
   function update(changed: Set<AttributionKey>): void {
     if (!["evaluation", "evaluation_figures", "shown", "connected"].some((k) => changed.has(k as AttributionKey))) return;
     const stored = store.get("evaluation");
@@ -101,6 +102,12 @@ export function createEvaluation(store: AttributionStore, heatmap: HeatmapView):
     if (figures !== drawn) {
       drawn = figures;
       drawFigures(figures);
+      // Figures computed from Python (`w.evaluate(...)`) or kept from an earlier view: show them, once per view
+      // (the user's own closing of the section is left alone after that).
+      if (!openedForFigures && current && Object.keys(figures).length > 0) {
+        openedForFigures = true;
+        details.open = true;
+      }
     }
   }
 
