@@ -127,7 +127,11 @@ class Link:
 
 def _add_partner(widget: ComputeWidget, partner: ComputeWidget, names: list[str]) -> None:
     entries = [e for e in widget.linked_views if e.get("model_id") != partner.model_id]
-    widget.linked_views = [*entries, {"model_id": partner.model_id, "names": list(names)}]
+    # Both views of a pair name the same channel (js/src/core/link.ts): a hover travels on it, page-local.
+    channel = "~".join(sorted((widget.model_id, partner.model_id)))
+    widget.linked_views = [
+        *entries, {"model_id": partner.model_id, "names": list(names), "channel": channel}
+    ]
 
 
 def _remove_partner(widget: ComputeWidget, partner: ComputeWidget) -> None:

@@ -7,6 +7,7 @@ kernel that held the widget ("model not found").
 
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -14,6 +15,7 @@ from _jupyter import PageRecord, kernel_exec, open_notebook, save_screenshot, st
 from nbclient import NotebookClient
 
 pytestmark = pytest.mark.browser
+HERE = Path(__file__).resolve().parent
 
 VISIBLE_JS = "(el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; }"
 
@@ -66,8 +68,6 @@ _, _, x_test, _ = digits_data()
 def test_a_reopened_trusted_notebook_shows_the_picture_where_the_view_is_lost(
     chromium, tmp_path, app: str
 ) -> None:
-    from conftest import HERE
-
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell(SETUP.format(here=str(HERE))),

@@ -44,8 +44,9 @@ def test_target_set_in_one_moves_the_other_and_each_recomputes_for_its_model(two
 def test_the_views_learn_their_partners_for_hover_and_unlink_forgets_them(two_image_widgets):
     a, b = two_image_widgets
     lk = aw.link(a, b, on=("hover",))
-    assert a.linked_views == [{"model_id": b.model_id, "names": ["hover"]}]
-    assert b.linked_views == [{"model_id": a.model_id, "names": ["hover"]}]
+    channel = "~".join(sorted((a.model_id, b.model_id)))
+    assert a.linked_views == [{"model_id": b.model_id, "names": ["hover"], "channel": channel}]
+    assert b.linked_views == [{"model_id": a.model_id, "names": ["hover"], "channel": channel}]
     lk.unlink()
     assert a.linked_views == [] and b.linked_views == []
     assert "[unlinked]" in repr(lk)

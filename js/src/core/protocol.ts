@@ -56,6 +56,8 @@ export interface ComputeTraits<R extends ResultBase = ResultBase> {
 export interface LinkedView {
   model_id: string;
   names: string[];
+  /** The same for both partners of a link: the page-local channel their hovers travel on (core/link.ts). */
+  channel: string;
 }
 
 /** What `to_dict()` returns (attr_widgets/widgets/_settings.py). */

@@ -6,6 +6,7 @@
 import type { RenderProps } from "@anywidget/types";
 import { h } from "../core/dom";
 import { Store } from "../core/store";
+import { asPixel, linkSelections } from "../core/link";
 import { mountWidget } from "../core/view";
 import {
   ATTRIBUTION_KEYS,
@@ -53,7 +54,22 @@ function render({ model, el }: RenderProps<AttributionWidgetTraits>): () => void
     footer,
   );
   const views = [heatmap, legend, targets, controls, opacity, badge, activity, errors, heading, evaluation];
-  return mountWidget<AttributionKey>(el, root, store, views, errors.el);
+  const unlink = linkSelections<AttributionKey>(store, [
+    {
+      name: "hover",
+      key: "hover",
+      read: () => {
+        const hover = store.local("hover");
+        return hover ? { x: hover.x, y: hover.y } : null;
+      },
+      apply: (value) => heatmap.pointTo(asPixel(value)),
+    },
+  ]);
+  const unmount = mountWidget<AttributionKey>(el, root, store, views, errors.el);
+  return () => {
+    unlink();
+    unmount();
+  };
 }
 
 export default { render };

@@ -5,11 +5,12 @@
 import type { RenderProps } from "@anywidget/types";
 import { h } from "../core/dom";
 import { Store } from "../core/store";
+import { asPixel, linkSelections } from "../core/link";
 import { mountWidget } from "../core/view";
 import { COMPARE_KEYS, type CompareKey, type CompareLocal, type CompareStore, type CompareWidgetTraits } from "../traits/compare";
 import { createAgreement } from "../views/compare/agreement";
 import { createCompareCaption } from "../views/compare/caption";
-import { createGrid } from "../views/compare/grid";
+import { createGrid, samePixel } from "../views/compare/grid";
 import { createPair } from "../views/compare/pair";
 import { createHoverReadout } from "../views/compare/readout";
 import { createCompareSettings } from "../views/compare/settings";
@@ -50,7 +51,19 @@ function render({ model, el }: RenderProps<CompareWidgetTraits>): () => void {
     footer,
   );
   const views = [grid, legend, readout, agreement, pair, targets, settings, activity, errors, heading];
-  return mountWidget<CompareKey>(el, root, store, views, errors.el);
+  const unlink = linkSelections<CompareKey>(store, [
+    {
+      name: "hover",
+      key: "hover",
+      read: () => store.local("hover"),
+      apply: (value) => store.setLocal("hover", asPixel(value), samePixel),
+    },
+  ]);
+  const unmount = mountWidget<CompareKey>(el, root, store, views, errors.el);
+  return () => {
+    unlink();
+    unmount();
+  };
 }
 
 export default { render };

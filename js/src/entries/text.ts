@@ -5,6 +5,7 @@
 import type { RenderProps } from "@anywidget/types";
 import { h } from "../core/dom";
 import { Store } from "../core/store";
+import { linkSelections } from "../core/link";
 import { mountWidget } from "../core/view";
 import { TEXT_KEYS, type TextAttributionWidgetTraits, type TextKey, type TextLocal, type TextStore } from "../traits/text";
 import { createBadge } from "../views/badge";
@@ -46,7 +47,22 @@ function render({ model, el }: RenderProps<TextAttributionWidgetTraits>): () => 
     footer,
   );
   const views = [tokens, legend, options, targets, controls, badge, activity, erasure, errors, caption];
-  return mountWidget<TextKey>(el, root, store, views, errors.el);
+  const unlink = linkSelections<TextKey>(store, [
+    {
+      name: "token",
+      key: "hover",
+      read: () => store.local("hover"),
+      apply: (value) => {
+        const n = store.get("tokens").length;
+        store.setLocal("hover", Number.isInteger(value) && (value as number) >= 0 && (value as number) < n ? (value as number) : null);
+      },
+    },
+  ]);
+  const unmount = mountWidget<TextKey>(el, root, store, views, errors.el);
+  return () => {
+    unlink();
+    unmount();
+  };
 }
 
 export default { render };

@@ -23,6 +23,8 @@ export interface HeatmapView extends View<AttributionKey> {
    * fraction: they are drawn dimmed and hatched over the composite. `null` clears the mark.
    */
   setMask(pixels: ArrayLike<number> | null): void;
+  /** Point at input pixel `p` as a linked partner's hover does: outlined, its value read out (null: leave). */
+  pointTo(p: { x: number; y: number } | null): void;
 }
 
 const MASK_SHADE: [number, number, number] = [28, 32, 38];
@@ -250,7 +252,15 @@ export function createHeatmap(store: AttributionStore): HeatmapView {
     store.setLocal("hover", hoverAt(hover.x, hover.y), sameHover);
   }
 
+  function pointTo(p: { x: number; y: number } | null): void {
+    const hover = p ? hoverAt(p.x, p.y) : null;
+    const k = blockSize();
+    painter.mark(hover ? { x: Math.floor(hover.x / k), y: Math.floor(hover.y / k) } : null);
+    store.setLocal("hover", hover, sameHover);
+  }
+
   disposer.listen(canvas, "pointermove", (event) => {
+    painter.mark(null); // the user's own pointer: no outline of a partner's
     const p = inputPixelAt(event);
     store.setLocal("hover", p ? hoverAt(p.x, p.y) : null, sameHover);
   });
@@ -293,6 +303,7 @@ export function createHeatmap(store: AttributionStore): HeatmapView {
     extent: () => extent,
     hasHeatmap: () => heatmap !== null,
     setMask,
+    pointTo,
     update,
     dispose: () => disposer.dispose(),
   };

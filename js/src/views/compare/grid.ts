@@ -271,6 +271,6 @@ export function markFeature(list: HTMLElement, feature: number | null): void {
   }
 }
 
-function samePixel(a: PixelHover | null, b: PixelHover | null): boolean {
+export function samePixel(a: PixelHover | null, b: PixelHover | null): boolean {
   return a === b || (a !== null && b !== null && a.x === b.x && a.y === b.y);
 }
