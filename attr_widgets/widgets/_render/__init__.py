@@ -157,6 +157,16 @@ def _compare_png(widget: Any) -> bytes | None:
     return encode_png(with_colour_bar(grid, widget.sign_mode), "methods compared: " + ", ".join(maps))
 
 
+def _tokens_shown(widget: Any) -> tuple[list[str], np.ndarray] | None:
+    """A text widget's (token texts, scores), or None before a result or while they disagree.
+
+    Between a change of example and its result, ``tokens`` is the new example's, the scores the old one's.
+    """
+    scores = widget.token_scores
+    texts = [str(t.get("text", "")) for t in widget.tokens]
+    return None if scores is None or len(scores) != len(texts) else (texts, scores)
+
+
 def svg_of(widget: Any) -> str | None:
     """SVG of what a widget shows (None before a result).
 
@@ -165,11 +175,8 @@ def svg_of(widget: Any) -> str | None:
     """
     name = _class_name(widget)
     if name == "TextAttributionWidget":
-        scores = widget.token_scores
-        texts = [str(t.get("text", "")) for t in widget.tokens]
-        if scores is None or len(scores) != len(texts):
-            return None
-        return token_spans_svg(texts, scores, widget.sign_mode, widget.outlier_percent)
+        tokens = _tokens_shown(widget)
+        return None if tokens is None else token_spans_svg(*tokens, widget.sign_mode, widget.outlier_percent)
     if name in ("AttributionWidget", "CompareWidget"):
         png = png_of(widget)
         if png is None:
@@ -205,11 +212,9 @@ def html_of(widget: Any) -> str:
     name = _class_name(widget)
     body = ""
     if name == "TextAttributionWidget":
-        scores = widget.token_scores
-        texts = [str(t.get("text", "")) for t in widget.tokens]
-        # Between a change of example and its result, ``tokens`` is the new example's and the scores the old.
-        if scores is not None and len(scores) == len(texts):
-            body = token_spans_html(texts, scores, widget.sign_mode, widget.outlier_percent)
+        tokens = _tokens_shown(widget)
+        if tokens is not None:
+            body = token_spans_html(*tokens, widget.sign_mode, widget.outlier_percent)
     else:
         png = png_of(widget)
         if png is not None:
