@@ -3,6 +3,7 @@
  * updates (one view's failure is reported, the others still draw), one dispose, and the root's state attributes.
  */
 import { hideStaticFallback } from "./fallback";
+import { type LinkedSelection, linkSelections } from "./link";
 import type { ProtocolState } from "./store";
 
 /** A piece of a widget: its element, a redraw for what changed, and a cleanup of its listeners. */
@@ -90,6 +91,7 @@ export function mountWidget<K>(
   store: MountableStore<K>,
   views: View<K>[],
   errorBox: HTMLElement,
+  links: LinkedSelection<K>[] = [],
 ): () => void {
   const composed = composeViews(views, (err) => showViewError(errorBox, err));
   function update(changed: Set<K>): void {
@@ -100,7 +102,9 @@ export function mountWidget<K>(
   update(store.allKeys());
   el.append(root);
   const showFallback = hideStaticFallback(store.get("fallback_id"), el.ownerDocument);
+  const unlink = links.length > 0 ? linkSelections(store, links) : () => undefined;
   return () => {
+    unlink();
     showFallback();
     unsubscribe();
     composed.dispose();

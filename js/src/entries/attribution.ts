@@ -6,7 +6,7 @@
 import type { RenderProps } from "@anywidget/types";
 import { h } from "../core/dom";
 import { Store } from "../core/store";
-import { asPixel, linkSelections } from "../core/link";
+import { asPixel, type LinkedSelection } from "../core/link";
 import { mountWidget } from "../core/view";
 import {
   ATTRIBUTION_KEYS,
@@ -54,7 +54,7 @@ function render({ model, el }: RenderProps<AttributionWidgetTraits>): () => void
     footer,
   );
   const views = [heatmap, legend, targets, controls, opacity, badge, activity, errors, heading, evaluation];
-  const unlink = linkSelections<AttributionKey>(store, [
+  const links: LinkedSelection<AttributionKey>[] = [
     {
       name: "hover",
       key: "hover",
@@ -64,12 +64,8 @@ function render({ model, el }: RenderProps<AttributionWidgetTraits>): () => void
       },
       apply: (value) => heatmap.pointTo(asPixel(value)),
     },
-  ]);
-  const unmount = mountWidget<AttributionKey>(el, root, store, views, errors.el);
-  return () => {
-    unlink();
-    unmount();
-  };
+  ];
+  return mountWidget<AttributionKey>(el, root, store, views, errors.el, links);
 }
 
 export default { render };

@@ -5,7 +5,7 @@
 import type { RenderProps } from "@anywidget/types";
 import { h } from "../core/dom";
 import { Store } from "../core/store";
-import { asPixel, linkSelections } from "../core/link";
+import { asPixel, type LinkedSelection } from "../core/link";
 import { mountWidget } from "../core/view";
 import { COMPARE_KEYS, type CompareKey, type CompareLocal, type CompareStore, type CompareWidgetTraits } from "../traits/compare";
 import { createAgreement } from "../views/compare/agreement";
@@ -51,19 +51,15 @@ function render({ model, el }: RenderProps<CompareWidgetTraits>): () => void {
     footer,
   );
   const views = [grid, legend, readout, agreement, pair, targets, settings, activity, errors, heading];
-  const unlink = linkSelections<CompareKey>(store, [
+  const links: LinkedSelection<CompareKey>[] = [
     {
       name: "hover",
       key: "hover",
       read: () => store.local("hover"),
       apply: (value) => store.setLocal("hover", asPixel(value), samePixel),
     },
-  ]);
-  const unmount = mountWidget<CompareKey>(el, root, store, views, errors.el);
-  return () => {
-    unlink();
-    unmount();
-  };
+  ];
+  return mountWidget<CompareKey>(el, root, store, views, errors.el, links);
 }
 
 export default { render };

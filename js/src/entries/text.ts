@@ -5,7 +5,7 @@
 import type { RenderProps } from "@anywidget/types";
 import { h } from "../core/dom";
 import { Store } from "../core/store";
-import { linkSelections } from "../core/link";
+import type { LinkedSelection } from "../core/link";
 import { mountWidget } from "../core/view";
 import { TEXT_KEYS, type TextAttributionWidgetTraits, type TextKey, type TextLocal, type TextStore } from "../traits/text";
 import { createBadge } from "../views/badge";
@@ -47,7 +47,7 @@ function render({ model, el }: RenderProps<TextAttributionWidgetTraits>): () => 
     footer,
   );
   const views = [tokens, legend, options, targets, controls, badge, activity, erasure, errors, caption];
-  const unlink = linkSelections<TextKey>(store, [
+  const links: LinkedSelection<TextKey>[] = [
     {
       name: "token",
       key: "hover",
@@ -57,12 +57,8 @@ function render({ model, el }: RenderProps<TextAttributionWidgetTraits>): () => 
         store.setLocal("hover", Number.isInteger(value) && (value as number) >= 0 && (value as number) < n ? (value as number) : null);
       },
     },
-  ]);
-  const unmount = mountWidget<TextKey>(el, root, store, views, errors.el);
-  return () => {
-    unlink();
-    unmount();
-  };
+  ];
+  return mountWidget<TextKey>(el, root, store, views, errors.el, links);
 }
 
 export default { render };
