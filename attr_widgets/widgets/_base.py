@@ -495,22 +495,23 @@ class ComputeWidget(anywidget.AnyWidget):
 
         return replay(cls, model, inputs, d, kwargs)
 
-    def save(self, path: str | Path, timeout: float | None = 60.0) -> Path:
+    def save(self, path: str | Path, timeout: float | None = 60.0, *, scale: int = 1) -> Path:
         """Write the widget to ``path`` by its suffix, once a running computation is done (as :meth:`wait`).
 
         ".json": :meth:`to_dict`; ".html": one self-contained page showing this view offline (no kernel, no
-        network); ".png" / ".svg": the figure as an image. Returns the path written. A failed or cancelled
-        request is saved as the view shows it (its error, or the last good result).
+        network); ".png" / ".svg": the figure as an image, a ".png" at ``scale`` times the view's size (2: the
+        resolution of the view's own Export menu). Returns the path written. A failed or cancelled request is
+        saved as the view shows it (its error, or the last good result).
 
         Raises:
-            ValueError: ``path`` has another suffix.
+            ValueError: ``path`` has another suffix, or ``scale`` is not a positive integer.
             TimeoutError: the computation did not finish within ``timeout`` seconds.
         """
         from ._save import save
 
         if not self._wait_workers(timeout):
             raise TimeoutError(f"{type(self).__name__}: still computing after {timeout} s; not saved.")
-        return save(self, Path(path))
+        return save(self, Path(path), scale=scale)
 
     def wait(self, timeout: float | None = 60.0) -> None:
         """Block until the browser's changes are computed; raise the newest request's error, if any.

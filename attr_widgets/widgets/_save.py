@@ -28,13 +28,15 @@ def _renderer(name: str) -> object:
     return getattr(render, name)
 
 
-def save(widget: ComputeWidget, path: Path) -> Path:
+def save(widget: ComputeWidget, path: Path, *, scale: int = 1) -> Path:
     """Write ``widget`` to ``path`` (see :meth:`ComputeWidget.save`); returns ``path``."""
     suffix = path.suffix.lower()  # checked before anything is written
     if suffix not in SUFFIXES:
         raise ValueError(
             f"path={str(path)!r}: unknown suffix {path.suffix!r}; use one of {', '.join(SUFFIXES)}."
         )
+    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
+        raise ValueError(f"scale must be a positive integer (pixels per view pixel), got {scale!r}.")
     if suffix == ".json":
         path.write_text(json.dumps(widget.to_dict(), indent=2) + "\n", encoding="utf-8")
     elif suffix == ".html":
@@ -42,7 +44,7 @@ def save(widget: ComputeWidget, path: Path) -> Path:
 
         path.write_text(offline_html(widget), encoding="utf-8")
     elif suffix == ".png":
-        png = _renderer("png_of")(widget)  # type: ignore[operator]
+        png = _renderer("png_of")(widget, scale=scale)  # type: ignore[operator]
         if png is None:
             raise ValueError(f"path={str(path)!r}: {type(widget).__name__} has no PNG rendering; use .html.")
         path.write_bytes(png)

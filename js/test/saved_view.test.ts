@@ -51,7 +51,7 @@ describe("a saved view", () => {
     const enabled = controls.filter((c) => !c.disabled);
     const owner = (c: Element) => c.closest<HTMLElement>("[data-control]")?.dataset.control;
     expect(controls.length - enabled.length).toBeGreaterThan(5); // method, baseline, steps, targets, evaluate
-    expect(new Set(enabled.map(owner))).toEqual(new Set(["opacity", "sign_mode"]));
+    expect(new Set(enabled.map(owner))).toEqual(new Set(["opacity", "sign_mode", "export"]));
     expect(root.querySelector(".aw-state-text")?.textContent).toBe("Saved view: controls need a running kernel.");
     expect([...root.querySelectorAll(".aw-tick")].map((t) => t.textContent)).toEqual(["-2", "-1", "0", "+1", "+2"]);
     // a view-only control redraws from the saved data; nothing goes to a kernel

@@ -52,3 +52,20 @@ def test_text_svg_is_one_box_and_one_escaped_text_per_token():
     # the box of the token with the largest |score| is the most opaque
     alphas = np.array([float(f.rsplit(",", 1)[1].rstrip(")")) for f in fills])
     assert int(np.argmax(alphas)) == int(np.argmax(np.abs(t.token_scores)))
+
+
+def test_png_at_scale_repeats_each_view_pixel_and_bad_scales_are_refused(cnn, digit, tmp_path):
+    """``w.save("fig.png", scale=2)``: the Export menu's resolution; each pixel of scale 1 becomes a 2 × 2 block."""
+    import pytest
+
+    w = AttributionWidget(cnn, digit, method="saliency")
+    one = decode_png(png_of(w))
+    two = decode_png(w.save(tmp_path / "fig.png", scale=2).read_bytes())
+    side = w.canvas_size // 8 * 8  # the heatmap's height at scale 1 (an 8 x 8 digit)
+    assert two.shape[1] == 2 * one.shape[1]
+    assert np.array_equal(two[: 2 * side : 2, ::2], one[:side])  # the heatmap, a block per pixel
+    assert np.array_equal(two[1 : 2 * side : 2, 1::2], one[:side])
+    for bad in (0, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="scale must be a positive integer"):
+            w.save(tmp_path / "bad.png", scale=bad)
+    assert not (tmp_path / "bad.png").exists()

@@ -117,21 +117,26 @@ def _scale_text(widget: Any) -> str:
     return f"scale: {low:.3g} … {high:.3g} ({mode}, {clip})"
 
 
-def png_of(widget: Any) -> bytes | None:
-    """PNG of what an image widget shows (heatmap + colour bar; CompareWidget: the grid)."""
+def png_of(widget: Any, scale: int = 1) -> bytes | None:
+    """PNG of what an image widget shows (heatmap + colour bar; CompareWidget: the grid).
+
+    Each input pixel is a block of ``scale × (canvas_size // longest side)`` pixels: at ``scale=2`` the
+    heatmap is pixel for pixel the one in the PNG of the view's Export menu
+    (tests/browser/test_export_in_browser.py).
+    """
     name = _class_name(widget)
     if name == "AttributionWidget":
         pixels = heatmap_rgba(widget)
         if pixels is None:
             return None
-        pixels = upscale(pixels, max(1, widget.canvas_size // max(pixels.shape[:2])))
+        pixels = upscale(pixels, scale * max(1, widget.canvas_size // max(pixels.shape[:2])))
         return encode_png(with_colour_bar(pixels, widget.sign_mode), f"{widget.method} attribution")
     if name == "CompareWidget" and getattr(widget, "kind", "image") == "image":
-        return _compare_png(widget)
+        return _compare_png(widget, scale)
     return None
 
 
-def _compare_png(widget: Any) -> bytes | None:
+def _compare_png(widget: Any, scale: int = 1) -> bytes | None:
     from attr_widgets.widgets._serialize import unpack
 
     maps = widget.maps
@@ -145,7 +150,7 @@ def _compare_png(widget: Any) -> bytes | None:
         pixels, _ = heatmap_pixels(
             values, img, widget.sign_mode, opacity=widget.opacity, extent=extents.get(method)
         )
-        tiles.append(upscale(pixels, max(1, widget.canvas_size // max(pixels.shape[:2]))))
+        tiles.append(upscale(pixels, scale * max(1, widget.canvas_size // max(pixels.shape[:2]))))
     h = max(t.shape[0] for t in tiles)
     gap = 6
     w = sum(t.shape[1] for t in tiles) + gap * (len(tiles) - 1)

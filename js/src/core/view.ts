@@ -2,6 +2,7 @@
  * The shape every view follows, and the plumbing an entry needs to mount a set of views on one store: isolated
  * updates (one view's failure is reported, the others still draw), one dispose, and the root's state attributes.
  */
+import { createExportMenu, fileStem } from "./export";
 import { hideStaticFallback } from "./fallback";
 import { type LinkedSelection, linkSelections } from "./link";
 import type { ProtocolState } from "./store";
@@ -59,6 +60,7 @@ export function reflectState(root: HTMLElement, store: ProtocolState): void {
     )) {
       // In a saved view the controls of view-only traits (opacity, sign mode, words, ...) keep working.
       const name = control.closest<HTMLElement>("[data-control]")?.dataset.control;
+      if (name === "export") continue; // the picture on screen can be saved without a kernel
       if (store.offline && name !== undefined && store.isViewControl?.(name)) continue;
       control.disabled = true;
     }
@@ -80,6 +82,17 @@ export interface MountableStore<K> extends ProtocolState {
   dispose(): void;
 }
 
+/** What a widget's entry adds to its views when it mounts them. */
+export interface MountOptions<K> {
+  /** View-local selections that `aw.link` forwards in the page (core/link.ts). */
+  links?: LinkedSelection<K>[];
+  /**
+   * The figure's parts (title, heatmap or tokens, legend) and the widget's kind for file names: an export menu
+   * (core/export.ts) goes into the header's status area.
+   */
+  figure?: { parts: HTMLElement[]; kind: string };
+}
+
 /**
  * Put a widget's laid-out `root` into `el` and keep it drawn: every store change updates the views (each in
  * isolation; a view's own failure shows in `errorBox`) and the root's state attributes. Returns the cleanup an
@@ -91,13 +104,22 @@ export function mountWidget<K>(
   store: MountableStore<K>,
   views: View<K>[],
   errorBox: HTMLElement,
-  links: LinkedSelection<K>[] = [],
+  { links = [], figure }: MountOptions<K> = {},
 ): () => void {
   const composed = composeViews(views, (err) => showViewError(errorBox, err));
   function update(changed: Set<K>): void {
     composed.update(changed);
     reflectState(root, store);
   }
+  const menu = figure
+    ? createExportMenu({
+        parts: figure.parts,
+        name: () => fileStem(figure.kind, store.get("export_settings")),
+        settings: () => store.get("export_settings"),
+      })
+    : null;
+  if (menu) (root.querySelector(".aw-status") ?? root).append(menu.el);
+  for (const part of figure?.parts ?? []) part.dataset.awFigure = ""; // what an export draws (tests, CSS)
   const unsubscribe = store.subscribe(update);
   update(store.allKeys());
   el.append(root);
@@ -105,6 +127,7 @@ export function mountWidget<K>(
   const unlink = links.length > 0 ? linkSelections(store, links) : () => undefined;
   return () => {
     unlink();
+    menu?.dispose();
     showFallback();
     unsubscribe();
     composed.dispose();

@@ -65,7 +65,10 @@ function render({ model, el }: RenderProps<AttributionWidgetTraits>): () => void
       apply: (value) => heatmap.pointTo(asPixel(value)),
     },
   ];
-  return mountWidget<AttributionKey>(el, root, store, views, errors.el, links);
+  return mountWidget<AttributionKey>(el, root, store, views, errors.el, {
+    links,
+    figure: { kind: "attribution", parts: [heading.el, heatmap.el, legend.el] },
+  });
 }
 
 export default { render };

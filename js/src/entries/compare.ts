@@ -59,7 +59,10 @@ function render({ model, el }: RenderProps<CompareWidgetTraits>): () => void {
       apply: (value) => store.setLocal("hover", asPixel(value), samePixel),
     },
   ];
-  return mountWidget<CompareKey>(el, root, store, views, errors.el, links);
+  return mountWidget<CompareKey>(el, root, store, views, errors.el, {
+    links,
+    figure: { kind: "compare", parts: [heading.el, grid.el, legend.el] },
+  });
 }
 
 export default { render };

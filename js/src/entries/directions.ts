@@ -65,7 +65,9 @@ function render({ model, el }: RenderProps<DirectionsWidgetTraits>): () => void 
     footer,
   );
   const views = [settings, sliders, output, image, spectrum, extremes, activity, errors, heading];
-  return mountWidget<DirectionsKey>(el, root, store, views, errors.el);
+  return mountWidget<DirectionsKey>(el, root, store, views, errors.el, {
+    figure: { kind: "directions", parts: [heading.el, image.el, output.el, spectrum.el] },
+  });
 }
 
 export default { render };

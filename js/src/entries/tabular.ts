@@ -41,7 +41,9 @@ function render({ model, el }: RenderProps<TabularAttributionWidgetTraits>): () 
     footer,
   );
   const views = [bars, legend, targets, controls, badge, activity, errors, caption];
-  return mountWidget<TabularKey>(el, root, store, views, errors.el);
+  return mountWidget<TabularKey>(el, root, store, views, errors.el, {
+    figure: { kind: "tabular", parts: [caption.el, bars.el, legend.el] },
+  });
 }
 
 export default { render };

@@ -58,7 +58,10 @@ function render({ model, el }: RenderProps<TextAttributionWidgetTraits>): () => 
       },
     },
   ];
-  return mountWidget<TextKey>(el, root, store, views, errors.el, links);
+  return mountWidget<TextKey>(el, root, store, views, errors.el, {
+    links,
+    figure: { kind: "text", parts: [caption.el, tokens.el, legend.el] },
+  });
 }
 
 export default { render };

@@ -151,7 +151,7 @@ export function createHeatmap(store: AttributionStore): HeatmapView {
   const disposer = new Disposer();
   const painter = createHeatmapCanvas();
   const { canvas, frame } = painter;
-  const readout = h("div", { class: "aw-readout", "aria-live": "polite" }, "hover over the image to read values");
+  const readout = h("div", { class: "aw-readout", "aria-live": "polite", "data-aw-no-export": true }, "hover over the image to read values");
   const el = h("div", { class: "aw-heatmap" }, frame, readout);
 
   let image: RgbaImage | null = null;

@@ -32,7 +32,7 @@ export function unitColours(mode: Parameters<typeof colorOf>[0], score: number, 
 export function createTokens(store: TextStore): TokensView {
   const disposer = new Disposer();
   const body = h("div", { class: "aw-tokens", role: "list", "aria-label": "tokens coloured by attribution" });
-  const readout = h("div", { class: "aw-readout", "aria-live": "polite" });
+  const readout = h("div", { class: "aw-readout", "aria-live": "polite", "data-aw-no-export": true });
   const truncation = h("div", { class: "aw-token-note" });
   const el = h("div", { class: "aw-token-view" }, body, readout, truncation);
   let units: Unit[] = [];
