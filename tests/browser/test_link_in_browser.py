@@ -4,7 +4,7 @@ page's websocket sends nothing while the pointer moves); ``unlink()`` stops both
 
 
 import pytest
-from _jupyter import kernel_exec, save_screenshot
+from _jupyter import ARTIFACTS, kernel_exec
 
 pytestmark = pytest.mark.browser
 
@@ -65,7 +65,19 @@ def test_hover_travels_in_the_browser_and_target_through_the_kernel(nb) -> None:
         assert a.locator(".aw-readout").inner_text().startswith(f"pixel ({px}, {py})")
     # each reads its own model's value at that pixel
     assert a.locator(".aw-readout").inner_text() != b.locator(".aw-readout").inner_text()
-    save_screenshot(cell.locator(".jp-OutputArea"), f"{nb.app}-linked-hover")
+    # The picture: both canvases in the viewport (the first at its top), the pointer on the first, a page
+    # screenshot of that band (a locator's screenshot scrolls, which moves the pointer off the canvas).
+    viewport = nb.page.viewport_size
+    nb.page.set_viewport_size({"width": viewport["width"], "height": 1500})  # room for both widgets
+    canvas_a.evaluate("(c) => c.scrollIntoView({ block: 'start' })")
+    hover(nb.page, canvas_a, 1.5 / 8, 6.5 / 8)
+    top, bottom = canvas_a.bounding_box(), b.locator("canvas.aw-canvas").bounding_box()
+    height = bottom["y"] + bottom["height"] - top["y"] + 60
+    band = {"x": top["x"] - 20, "y": top["y"] - 10, "width": 760, "height": height}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    nb.page.screenshot(path=str(ARTIFACTS / f"{nb.app}-linked-hover.png"), clip=band)
+    assert not mark_b.evaluate("(el) => el.hidden")
+    nb.page.set_viewport_size(viewport)
     nb.page.mouse.move(0, 0)
     nb.page.wait_for_function("(el) => el.hidden", arg=mark_b.element_handle(), timeout=5_000)
     assert nb.page.evaluate(COUNT_SENDS_JS) == before  # no message left the page for the hovers

@@ -13,7 +13,7 @@ its test), so they share no kernel names with the other browser tests.
 import shutil
 
 import pytest
-from _jupyter import REPO, PageRecord, open_notebook, remove_tree, save_screenshot, start_server
+from _jupyter import ARTIFACTS, REPO, PageRecord, open_notebook, remove_tree, save_screenshot, start_server
 from test_widget_in_browser import WAIT_FOR_SEQ_JS, root_selector
 
 pytestmark = pytest.mark.browser
@@ -30,6 +30,7 @@ KINDS = {
     "widget-compare": "compare",
     "widget-evaluation": "evaluation",
 }
+DASHBOARD = "widget-dashboard"
 
 RUN_ALL_JS = """
 async () => {
@@ -175,6 +176,43 @@ def test_tour_runs_and_every_widget_renders(app_server, run_all):
             root.scroll_into_view_if_needed()
         page.wait_for_timeout(300)  # let the last frame paint before the screenshot
         save_screenshot(root, f"{app}-tour-{kind}")
+    check_dashboard(page, app)
+
+
+def check_dashboard(page, app) -> None:
+    """Two linked AttributionWidgets in an HBox: both render; a hover on the left outlines it on the right."""
+    index = page.evaluate(TAGGED_CELL_JS, DASHBOARD)
+    assert index >= 0, f"no cell tagged {DASHBOARD}"
+    page.evaluate(SHOW_CELL_JS, [index, DASHBOARD])
+    cell = page.locator(f'[data-test-cell="{DASHBOARD}"]')
+    roots = cell.locator(".aw-root")
+    roots.nth(1).wait_for(timeout=60_000)
+    assert roots.count() == 2
+    for i in range(2):
+        page.wait_for_function(
+            "(el) => Number(el.dataset.seq) > 0 && el.dataset.busy === 'false'",
+            arg=roots.nth(i).element_handle(),
+            timeout=90_000,
+        )
+        assert not roots.nth(i).locator(".aw-error").is_visible()
+    assert "Link(AttributionWidget#0 ↔ AttributionWidget#1: target, hover)" in cell.inner_text()
+    # side by side, not stacked
+    left, right = (roots.nth(i).bounding_box() for i in range(2))
+    assert right["x"] >= left["x"] + left["width"] - 1 and abs(right["y"] - left["y"]) < 2
+    box = cell.locator(".widget-hbox, .jupyter-widgets.widget-box").first
+    box.scroll_into_view_if_needed()
+    canvas = roots.nth(0).locator("canvas.aw-canvas")
+    size = canvas.bounding_box()
+    canvas.hover(position={"x": 4.5 / 8 * size["width"], "y": 3.5 / 8 * size["height"]})  # pixel (4, 3)
+    mark = roots.nth(1).locator(".aw-pixel-mark")
+    page.wait_for_function(
+        "(el) => !el.hidden && el.dataset.x === '4' && el.dataset.y === '3'",
+        arg=mark.element_handle(),
+        timeout=5_000,
+    )
+    # a page screenshot of the box's area: a locator's screenshot scrolls, moving the pointer off the canvas
+    page.screenshot(path=str(ARTIFACTS / f"{app}-tour-dashboard.png"), clip=box.bounding_box())
+    page.mouse.move(0, 0)
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
