@@ -74,7 +74,9 @@ def assert_saved_view(page, requests, errors, view_controls):
     enabled = {controls.nth(i).evaluate(OWNER_JS) for i in range(count) if controls.nth(i).is_enabled()}
     disabled = sum(not controls.nth(i).is_enabled() for i in range(controls.count()))
     assert disabled >= 3, "the controls that need the kernel are not disabled"
-    assert enabled <= set(view_controls), f"controls enabled in a saved view: {enabled - set(view_controls)}"
+    # the Export menu saves the picture on screen: it needs no kernel
+    allowed = {*view_controls, "export"}
+    assert enabled <= allowed, f"controls enabled in a saved view: {enabled - allowed}"
     return root
 
 
@@ -105,6 +107,15 @@ def test_saved_image_view_draws_its_heatmap_offline(chromium, tmp_path):
         positive = float(root.locator(".aw-heatmap").get_attribute("data-extent"))
         assert positive == pytest.approx(w.to_dict()["figures"]["scale_extent"], rel=1e-5)
         assert canvas.evaluate(CANVAS_PIXELS_JS) != pixels
+        # the Export menu works from file:// too: the figure at 2x, and the settings the page was saved with
+        checks = {"png": lambda b: b.startswith(b"\x89PNG"), "json": lambda b: b"integrated" in b}
+        for fmt, check in checks.items():
+            root.locator(".aw-export-button").click()
+            with page.expect_download(timeout=20_000) as info:
+                root.locator(f'.aw-export-item[data-format="{fmt}"]').click()
+            assert info.value.suggested_filename == f"attribution-integrated_gradients.{fmt}"
+            with open(info.value.path(), "rb") as f:
+                assert check(f.read()), fmt
         assert [url for url in requests if not url.startswith(ALLOWED_SCHEMES)] == [] and not errors
     finally:
         context.close()
