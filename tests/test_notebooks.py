@@ -340,6 +340,29 @@ def test_tour_shows_one_widget_of_each_kind():
     # helps it to stay low: on a trained CNN and its IG map, deletion's AUC lies below insertion's.
     evaluation = tagged_text(nb, "widget-evaluation")
     assert number(evaluation, r"deletion AUC {n}") < number(evaluation, r"insertion AUC {n}")
+    # The dashboard: one HBox of two AttributionWidgets, and the link says what it linked.
+    (cell,) = [c for c in nb.cells if "widget-dashboard" in c.get("metadata", {}).get("tags", [])]
+    shown = [o for o in cell.outputs if WIDGET_MIME in o.get("data", {})]
+    assert len(shown) == 1 and shown[0]["data"]["text/plain"].startswith("HBox(")
+    linked = "Link(AttributionWidget#0 ↔ AttributionWidget#1: target, hover)"
+    assert linked in tagged_text(nb, "widget-dashboard")
+
+
+# --- 06_evaluating_attributions: RISE's curves and Adebayo et al.'s sanity check, per method ---------------
+
+
+def test_evaluation_lesson_compares_every_method_and_flags_the_maps_that_survive_randomisation():
+    text = tagged_text(executed("06_evaluating_attributions.ipynb"), "compare-evaluation")
+    rows = [line.split() for line in text.splitlines()[1:] if line.strip()]
+    methods = ["saliency", "integrated_gradients", "smoothgrad", "grad_cam", "occlusion"]
+    assert [r[0] for r in rows] == methods
+    for name, deletion, insertion, rho, *flag in rows:
+        assert 0.0 <= float(deletion) <= 1.0 and 0.0 <= float(insertion) <= 1.0, name
+        assert bool(flag) == (abs(float(rho)) > 0.5), (name, rho, flag)  # the printed verdict is the rule
+    # On this trained CNN the maps disagree on the sanity check: some survive randomisation, some do not
+    # (the lesson's text names which); a check that flags all or none would teach nothing here.
+    survives = {r[0] for r in rows if len(r) > 4}
+    assert survives and survives != set(methods), survives
 
 
 # --- 05_important_directions: Hilton, "A basis-invariant version of attribution" (2024) --------------------

@@ -21,6 +21,7 @@ GALLERY = {
     "directions": "widget-directions",
     "compare": "widget-compare",
     "evaluation": "widget-evaluation",
+    "dashboard": "widget-dashboard",
 }
 
 

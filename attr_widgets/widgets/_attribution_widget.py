@@ -21,12 +21,11 @@ from attr_widgets.attribution._outputs import predict_with_kind
 from attr_widgets.attribution._probabilities import check_output_kind
 from attr_widgets.attribution._registry import specs
 
-from . import _cells
 from ._base import ComputeWidget, Progress, Request, bundle, first_result_traits
 from ._classes import check_labels, top_k_entries
 from ._completeness import completeness
-from ._evaluation import EVALUATIONS
-from ._evaluation_panel import Evaluator
+from ._evaluation import EVALUATIONS, Subject
+from ._evaluation_panel import SINGLE, Evaluator, run_evaluation
 from ._options import BASELINES, METHOD_LABELS, SIGN_MODES, choice_list, method_choices
 from ._serialize import binary_array, block_mean, channel_sum, display_factor, display_rgba, unpack
 from ._settings import attribute_settings, heatmap_figures, shown_controls
@@ -330,32 +329,23 @@ class AttributionWidget(ComputeWidget):
         Raises:
             Cancelled: ``w.cancel()`` or a kernel interrupt stopped it.
         """
-        return self._evaluator.run(self._evaluator.snapshot(what))
+        return run_evaluation(self._evaluator, what)
 
-    @property
-    def busy(self) -> bool:
-        """True while a change made in the browser, or an evaluation it asked for, is still being computed."""
-        return super().busy or not self._evaluator.idle()
-
-    def cancel(self) -> None:
-        """Stop the computation (and the evaluation) in flight; the last good result stays on screen."""
-        super().cancel()
-        self._evaluator.cancel()
-
-    def _wait_workers(self, timeout: float | None) -> bool:
-        return super()._wait_workers(timeout) and self._evaluator.wait(timeout)
+    def _evaluation_subjects(
+        self, only: Sequence[str] | None = None
+    ) -> tuple[dict[str, Any], list[tuple[str, Subject]]]:
+        """The attribution on screen, as the evaluator's one subject (see _evaluation_panel)."""
+        with self._sync_lock:
+            attribution, result = self.attribution, self.result
+            if attribution is None or result is None or result.get("error"):
+                raise ValueError("evaluate: there is no attribution on screen to evaluate (the last request "
+                                 "failed); fix the settings first.")  # fmt: skip
+            controls = dict(result["controls"])
+            return controls, [(SINGLE, Subject(self.model, self.inputs, attribution, controls, self._output))]
 
     def _on_view_message(self, widget: Any, content: Any, buffers: Any) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
-        if kind == "evaluate":
-            try:
-                self._evaluator.submit(self._evaluator.snapshot(content.get("what", EVALUATIONS)))
-            except (ValueError, TypeError) as exc:
-                self.notice = f"{type(exc).__name__}: {exc}"
-            _cells.guard_interrupts()  # a kernel interrupt cancels it, as it does a recompute
-        elif kind == "evaluate_cancel":
-            self._evaluator.cancel()
-        elif kind == "hover":
+        if kind == "hover":
             self._send_hover_value(content)
         else:
             super()._on_view_message(widget, content, buffers)

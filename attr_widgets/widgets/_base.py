@@ -32,6 +32,8 @@ from ._worker import LatestWins
 if TYPE_CHECKING:
     from torch import nn
 
+    from ._evaluation_panel import Evaluator
+
 log = logging.getLogger("attr_widgets")
 
 PROGRESS_INTERVAL_S = 0.1  # at most ten progress messages a second
@@ -201,6 +203,9 @@ class ComputeWidget(anywidget.AnyWidget):
         self._sync_lock = threading.RLock()
         self._compute_lock = threading.Lock()
         self._worker: LatestWins[Request] = LatestWins(self._run_in_background, "attr_widgets-recompute")
+        # A widget with an evaluation panel sets one (_evaluation_panel): its jobs count as busy, are
+        # cancelled and waited for with the recomputes, and it answers the view's "evaluate" messages.
+        self._evaluator: Evaluator | None = None
         self._current: Request | None = None
         self._error: BaseException | None = None
         self._cancelled: Request | None = None
@@ -431,6 +436,9 @@ class ComputeWidget(anywidget.AnyWidget):
 
     def _on_view_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
+        evaluator = self._evaluator
+        if evaluator is not None and isinstance(content, dict) and evaluator.on_view_message(content):
+            return
         if kind == "cancel":
             self.cancel()
         elif kind == "recompute":
@@ -454,18 +462,23 @@ class ComputeWidget(anywidget.AnyWidget):
 
     @property
     def busy(self) -> bool:
-        """True while a change made in the browser is still being computed."""
-        return not self._worker.idle()
+        """True while a change made in the browser, or an evaluation it asked for, is still being computed."""
+        return not self._worker.idle() or (self._evaluator is not None and not self._evaluator.idle())
 
     def _wait_workers(self, timeout: float | None) -> bool:
         """Block until every background job of this widget is done; False if ``timeout`` passed first."""
-        return self._worker.wait(timeout)
+        return self._worker.wait(timeout) and (self._evaluator is None or self._evaluator.wait(timeout))
 
     def cancel(self) -> None:
-        """Stop the computation in flight at its next model call; the last good result stays on screen."""
+        """Stop the computation (and any evaluation) in flight at its next model call.
+
+        The last good result stays on screen.
+        """
         with self._sync_lock:
             if self._current is not None:
                 self._current.cancel.set()
+        if self._evaluator is not None:
+            self._evaluator.cancel()
 
     def recompute(self) -> None:
         """Compute the present controls again (e.g. after a cancel)."""

@@ -21,6 +21,7 @@ import traitlets
 from torch import nn
 
 from attr_widgets.attribution import Attribution, predict
+from attr_widgets.attribution._validation import unknown_name_error
 
 from ._attribution_widget import _is_row, _model_failure
 from ._base import Request, bundle, first_result_traits
@@ -34,6 +35,8 @@ from ._compare_methods import (
     baselines_for,
     plan_methods,
 )
+from ._evaluation import Subject
+from ._evaluation_panel import Evaluator, run_evaluation
 from ._options import BASELINES, SIGN_MODES, choice_list
 from ._serialize import binary_array, display_rgba
 from ._settings import as_tuples, shown_controls
@@ -50,6 +53,8 @@ from ._traits import (
 )
 
 MAX_STEPS = 2000
+# What c.evaluate() computes by default: the figures the view's table puts side by side per method.
+COMPARE_EVALUATIONS = ("deletion", "insertion", "sanity")
 
 
 class CompareWidget(MethodsRequest):
@@ -107,6 +112,10 @@ class CompareWidget(MethodsRequest):
     num_classes = traitlets.Int(0).tag(sync=True)
     top_k = traitlets.List(traitlets.Dict()).tag(sync=True)
     options = traitlets.Dict().tag(sync=True)
+    # The evaluation section's progress and its figures per method (written by Python only, see
+    # _evaluation_panel).
+    evaluation = traitlets.Dict().tag(sync=True)
+    evaluation_figures = traitlets.Dict().tag(sync=True)
 
     def __init__(
         self,
@@ -144,6 +153,7 @@ class CompareWidget(MethodsRequest):
         )
         self._choices = {"baseline": baselines_for(self._plans, [b for b, _ in BASELINES])}
         self._init_compute()
+        self._evaluator = Evaluator(self)
         self._attributions: dict[str, Attribution] = {}
         self._maps: dict[str, np.ndarray] = {}
         self._method_errors: dict[str, str] = {}
@@ -252,6 +262,55 @@ class CompareWidget(MethodsRequest):
     def probabilities(self) -> np.ndarray:
         """Softmax probability of every class for the input."""
         return self._probs.copy()
+
+    # -- the evaluation section: the AttributionWidget's figures, for each map on screen
+    def evaluate(
+        self, what: str | Sequence[str] = COMPARE_EVALUATIONS, methods: Sequence[str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Evaluate each map on screen; show the figures in the view's Evaluate section and return them.
+
+        Args:
+            what: as ``AttributionWidget.evaluate`` — "deletion", "insertion" (Petsiuk, Das and Saenko,
+                "RISE", 2018), "sanity" (Adebayo et al., "Sanity Checks for Saliency Maps", 2018),
+                "convergence", "axioms", "infidelity", "sensitivity". Default: the curves and the sanity
+                check, the figures the view's table shows side by side.
+            methods: which maps (default: every map on screen).
+
+        Returns:
+            ``{method: {name: result}}`` with the library's own result objects (a ``Curve``, a
+            ``RandomizationResult``, ...). Cached per settings, example and method.
+
+        Raises:
+            ValueError: an unknown name in ``what`` or ``methods``, a row input (the curves remove pixels),
+                or no map on screen.
+            Cancelled: ``c.cancel()`` or a kernel interrupt stopped it.
+        """
+        chosen = None if methods is None else [str(m) for m in methods]
+        for name in chosen or []:
+            if name not in self.method_names:
+                raise unknown_name_error("methods", name, self.method_names)
+        return run_evaluation(self._evaluator, what, only=chosen)
+
+    def _evaluation_subjects(
+        self, only: Sequence[str] | None = None
+    ) -> tuple[dict[str, Any], list[tuple[str, Subject]]]:
+        """Every map on screen (or those ``evaluate(methods=)`` names), each as its method's subject."""
+        if self._kind != "image":
+            raise ValueError("evaluate: the evaluation figures remove and insert pixels; they need an image "
+                             "input, and this CompareWidget explains a row of features.")  # fmt: skip
+        with self._sync_lock:
+            result = self.result
+            if result is None or not self._attributions:
+                raise ValueError("evaluate: no map is on screen yet (every method failed or none finished).")
+            controls = dict(result["controls"])
+            plans = {plan.name: plan for plan in self._plans}
+            names = [n for n in (only or self.method_names) if n in self._attributions]
+            subjects = [
+                (name, Subject(self._model, self._x, self._attributions[name], {**controls, "method": name},
+                               self._output, dict(plans[name].kwargs)))
+                for name in names
+            ]  # fmt: skip
+        return controls, subjects
 
     # -- settings (see _settings: to_dict / from_dict). Not one attribute() call: the settings are this
     # class's own arguments, CompareWidget(model, inputs, **settings); each map is attribute(model, inputs,

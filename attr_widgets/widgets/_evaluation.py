@@ -16,8 +16,8 @@ for the view.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -65,6 +65,9 @@ class Subject:
     attribution: Attribution
     controls: dict[str, Any]
     output: Any
+    # Options the method on screen was called with beyond the controls (a CompareWidget's method_options,
+    # Grad-CAM's layer): the sanity check and max-sensitivity recompute the map with them.
+    method_options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def target(self) -> int:
@@ -78,7 +81,7 @@ class Subject:
     def attribute_options(self) -> dict[str, Any]:
         """The settings on screen, as ``attribute`` options (the method and target passed separately)."""
         return {"baseline": self.controls["baseline"], "n_steps": int(self.controls["n_steps"]),
-                "output": self.output}  # fmt: skip
+                "output": self.output, **self.method_options}  # fmt: skip
 
     def pixel_map(self) -> torch.Tensor:
         """``[1, 1, H, W]``: the heatmap on screen (channel sum), so whole pixels are removed or inserted."""

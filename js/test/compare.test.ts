@@ -84,6 +84,8 @@ function compareTraits(extra: Partial<CompareWidgetTraits> = {}): CompareWidgetT
       sign_modes: [{ value: "signed", label: "Signed" }],
     },
     method_states: states(1, { a: ["done", 1, 1], b: ["done", 1, 1], c: ["done", 1, 1] }),
+    evaluation: {},
+    evaluation_figures: {},
     agreement_state: {
       seq: 1,
       methods: METHODS,
@@ -303,5 +305,77 @@ describe("difference", () => {
   it("subtracts element by element and refuses maps of different sizes", () => {
     expect([...difference(new Float32Array([1, 2]), new Float32Array([0.5, 3]))]).toEqual([0.5, -1]);
     expect(() => difference(new Float32Array(2), new Float32Array(3))).toThrow("different sizes");
+  });
+});
+
+describe("compare widget: Evaluate every method", () => {
+  const curve = (name: "deletion" | "insertion", auc: number) => ({
+    name,
+    score: "probability",
+    baseline: name === "deletion" ? "zeros" : "blur",
+    fractions: [0, 0.5, 1],
+    counts: [0, 2, 4],
+    scores: [0.9, 0.5, 0.1],
+    auc,
+    random_scores: [0.9, 0.7, 0.1],
+    random_auc: 0.55,
+    order: [0, 1, 2, 3],
+    better: (name === "deletion" ? "lower" : "higher") as "lower" | "higher",
+  });
+  const sanity = (last: number, survives: boolean) => ({
+    layers: ["fc", "conv"],
+    spearman: [0.5, last],
+    spearman_abs: [0.6, last],
+    maps: [],
+    survives,
+    threshold: 0.5,
+  });
+  const figures = {
+    a: { deletion: curve("deletion", 0.3), insertion: curve("insertion", 0.5), sanity: sanity(0.9, true) },
+    b: { deletion: curve("deletion", 0.2), insertion: curve("insertion", 0.4), sanity: sanity(0.1, false) },
+    c: { deletion: curve("deletion", 0.4), insertion: curve("insertion", 0.7) },
+  };
+
+  it("puts every method's figures side by side, marks the best and flags a map that survives randomisation", () => {
+    const controls = compareResult(1, METHODS).controls;
+    const el = mount(new FakeModel(compareTraits({ evaluation_figures: { controls, figures } })));
+    const details = el.querySelector<HTMLDetailsElement>("details.aw-cmp-eval")!;
+    expect(details.open).toBe(true); // figures from Python open the section once
+    const rows = [...details.querySelectorAll<HTMLTableRowElement>(".aw-cmp-eval-table tbody tr")];
+    expect(rows.map((r) => r.dataset.method)).toEqual(["a", "b", "c"]);
+    const cells = rows.map((r) => [...r.querySelectorAll("td")].map((td) => td.textContent));
+    expect(cells[0]).toEqual(["0.300", "0.500", "0.900 survives randomisation ⚠"]);
+    expect(cells[1]).toEqual(["0.200", "0.400", "0.100 changes ✓"]);
+    expect(cells[2]).toEqual(["0.400", "0.700", "–"]);
+    // best deletion AUC is the lowest (b), best insertion the highest (c)
+    const best = rows.map((r) => [...r.querySelectorAll("td")].map((td) => td.classList.contains("aw-eval-best")));
+    expect(best.map((r) => r.slice(0, 2))).toEqual([[false, false], [true, false], [false, true]]);
+    // one chart per curve kind: a line per method plus the random order
+    for (const kind of ["deletion", "insertion"]) {
+      const chart = details.querySelector(`[data-chart="compare-${kind}"]`)!;
+      expect([...chart.querySelectorAll("path.aw-eval-line")].map((p) => p.getAttribute("data-series"))).toEqual([
+        "Method A",
+        "Method B",
+        "Method C",
+        "random order",
+      ]);
+    }
+  });
+
+  it("asks the kernel for the figures (curves on first opening), shows progress and cancels", () => {
+    const model = new FakeModel(compareTraits());
+    const el = mount(model);
+    const details = el.querySelector<HTMLDetailsElement>("details.aw-cmp-eval")!;
+    expect(details.open).toBe(false);
+    details.open = true;
+    details.dispatchEvent(new Event("toggle"));
+    expect(model.sent).toContainEqual({ type: "evaluate", what: ["deletion", "insertion"] });
+    details.querySelector<HTMLButtonElement>('[data-job="sanity"]')!.click();
+    expect(model.sent).toContainEqual({ type: "evaluate", what: ["sanity"] });
+    model.set("evaluation", { state: "computing", what: ["sanity"], done: 1, total: 3, elapsed_ms: 5, message: "computing sanity of b…", error: null });
+    expect(details.querySelector(".aw-eval-status")!.textContent).toBe("computing sanity of b… 33 %");
+    expect(details.querySelector<HTMLButtonElement>('[data-job="all"]')!.disabled).toBe(true);
+    details.querySelector<HTMLButtonElement>('[data-control="evaluate-cancel"]')!.click();
+    expect(model.sent).toContainEqual({ type: "evaluate_cancel" });
   });
 });

@@ -230,3 +230,48 @@ def test_a_row_of_features_compares_as_bars_with_linked_hover(nb):
     root.scroll_into_view_if_needed()
     panels.nth(0).locator(".aw-bar-name").first.hover()  # again: scrolling may have moved the pointer off
     save_screenshot(root, f"{nb.app}-compare-tabular")
+
+
+def test_evaluate_every_method_from_the_view(nb):
+    """Opening "Evaluate every method" computes each map's deletion / insertion curves on the kernel; the
+    table and the charts show the kernel's figures per method; the sanity check adds its column."""
+    tag = "cmp_eval"
+    kernel_exec(nb.page, SETUP.format(methods=METHODS))
+    root = show(
+        nb,
+        tag,
+        f"w_{tag} = CompareWidget(model, x_test[3], methods=('saliency', 'integrated_gradients'), "
+        f"labels=LABELS, n_steps=16)\nw_{tag}",
+    )
+    details = root.locator("details.aw-cmp-eval")
+    details.locator("summary").click()
+    rows = details.locator(".aw-cmp-eval-table tbody tr")
+    rows.nth(1).wait_for(timeout=60_000)
+    idle = "(el) => el.dataset.state === 'idle'"
+    nb.page.wait_for_function(idle, arg=details.element_handle(), timeout=60_000)
+    shown = f"w_{tag}.evaluation_figures['figures'].items()"
+    figures = kernel_json(nb, f"{{m: {{k: v['auc'] for k, v in f.items()}} for m, f in {shown}}}")
+    assert set(figures) == {"saliency", "integrated_gradients"}
+    for i, method in enumerate(("saliency", "integrated_gradients")):
+        assert rows.nth(i).get_attribute("data-method") == method
+        cells = rows.nth(i).locator("td").all_inner_texts()
+        assert cells[:2] == [f"{figures[method]['deletion']:.3f}", f"{figures[method]['insertion']:.3f}"]
+    for kind in ("deletion", "insertion"):
+        lines = details.locator(f'[data-chart="compare-{kind}"] path.aw-eval-line')
+        assert lines.count() == 3  # one per method and the random order
+
+    details.locator('[data-job="sanity"]').click()
+    nb.page.wait_for_function(
+        "(el) => [...el.querySelectorAll('.aw-cmp-eval-table tbody tr td:last-child')]"
+        ".every((td) => td.dataset.survives !== undefined)",
+        arg=details.element_handle(),
+        timeout=120_000,
+    )
+    survives = kernel_json(nb, f"{{m: f['sanity']['survives'] for m, f in {shown}}}")
+    shown = details.locator(".aw-cmp-eval-table tbody td:last-child")
+    assert [shown.nth(i).get_attribute("data-survives") for i in range(2)] == [
+        str(survives["saliency"]).lower(),
+        str(survives["integrated_gradients"]).lower(),
+    ]
+    details.scroll_into_view_if_needed()
+    save_screenshot(details, f"{nb.app}-compare-evaluation")

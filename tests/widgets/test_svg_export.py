@@ -55,7 +55,7 @@ def test_text_svg_is_one_box_and_one_escaped_text_per_token():
 
 
 def test_png_at_scale_repeats_each_view_pixel_and_bad_scales_are_refused(cnn, digit, tmp_path):
-    """``w.save("fig.png", scale=2)``: the Export menu's resolution; each pixel of scale 1 becomes a 2 × 2 block."""
+    """``w.save("fig.png", scale=2)``, the Export menu's resolution: each pixel of scale 1 is a 2x2 block."""
     import pytest
 
     w = AttributionWidget(cnn, digit, method="saliency")

@@ -10,6 +10,7 @@ import { mountWidget } from "../core/view";
 import { COMPARE_KEYS, type CompareKey, type CompareLocal, type CompareStore, type CompareWidgetTraits } from "../traits/compare";
 import { createAgreement } from "../views/compare/agreement";
 import { createCompareCaption } from "../views/compare/caption";
+import { createCompareEvaluation } from "../views/compare/evaluation";
 import { createGrid, samePixel } from "../views/compare/grid";
 import { createPair } from "../views/compare/pair";
 import { createHoverReadout } from "../views/compare/readout";
@@ -33,6 +34,7 @@ function render({ model, el }: RenderProps<CompareWidgetTraits>): () => void {
   const settings = createCompareSettings(store);
   const activity = createActivity(store);
   const errors = createErrorBox(store, "Comparison");
+  const evaluation = createCompareEvaluation(store);
   const { heading, footer } = createCompareCaption(store);
 
   const root = h(
@@ -47,10 +49,11 @@ function render({ model, el }: RenderProps<CompareWidgetTraits>): () => void {
       h("div", { class: "aw-cmp-left" }, agreement.el, pair.el),
       h("div", { class: "aw-right" }, targets.el, settings.el),
     ),
+    evaluation.el,
     errors.el,
     footer,
   );
-  const views = [grid, legend, readout, agreement, pair, targets, settings, activity, errors, heading];
+  const views = [grid, legend, readout, agreement, pair, targets, settings, activity, errors, heading, evaluation];
   const links: LinkedSelection<CompareKey>[] = [
     {
       name: "hover",

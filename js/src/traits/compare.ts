@@ -5,6 +5,7 @@
 import type { SignMode } from "../core/colorscale";
 import type { BinaryArray, ComputeTraits, ResultBase, TraitKeys } from "../core/protocol";
 import type { Store, StoreKey } from "../core/store";
+import type { Evaluation, Figures } from "./attribution";
 import type { ClassifierTraits, Options, Prediction } from "./shared";
 
 export type { Options, Prediction };
@@ -75,6 +76,15 @@ export interface CompareWidgetTraits extends ComputeTraits<CompareResult>, Class
   options: Options;
   method_states: MethodStates;
   agreement_state: Agreement;
+  /** The Evaluate section's job (attr_widgets/widgets/_evaluation_panel.py), as the AttributionWidget's. */
+  evaluation: Evaluation | Record<string, never>;
+  /** Method name → its figures, for the controls they evaluate. */
+  evaluation_figures: CompareEvaluationFigures | Record<string, never>;
+}
+
+export interface CompareEvaluationFigures {
+  controls: Record<string, unknown>;
+  figures: Record<string, Figures>;
 }
 
 export const COMPARE_KEYS: TraitKeys<Omit<CompareWidgetTraits, keyof ComputeTraits>> = {
@@ -97,6 +107,8 @@ export const COMPARE_KEYS: TraitKeys<Omit<CompareWidgetTraits, keyof ComputeTrai
   options: true,
   method_states: true,
   agreement_state: true,
+  evaluation: true,
+  evaluation_figures: true,
 };
 
 /** The pixel (x, y) under the pointer in any of the maps (every map marks it), or null; a feature is (index, 0). */

@@ -10,6 +10,7 @@ import type { View } from "../../core/view";
 import type { AttributionKey, AttributionStore, Evaluation, EvaluationFigures } from "../../traits/attribution";
 import type { HeatmapView } from "../heatmap";
 import { curveCard } from "./curves";
+import { createEvaluationProgress } from "./progress";
 import { axiomsCard, convergenceCard, numbersCard, sanityCard } from "./figures";
 
 /** The panel's buttons: a label and the evaluations it asks for. */
@@ -37,23 +38,18 @@ export function createEvaluation(store: AttributionStore, heatmap: HeatmapView):
   const buttons = JOBS.map((job) =>
     h("button", { type: "button", class: "aw-eval-run", "data-job": job.id, title: job.title }, job.label),
   );
-  const cancel = h("button", { type: "button", class: "aw-cancel", "data-control": "evaluate-cancel", hidden: true }, "Cancel");
-  const bar = h("div", { class: "aw-eval-bar" }, h("div", { class: "aw-eval-bar-fill" }));
-  const status = h("span", { class: "aw-eval-status", "aria-live": "polite" });
-  const progress = h("div", { class: "aw-eval-progress" }, bar, status, cancel);
+  const progress = createEvaluationProgress(() => store.send({ type: "evaluate_cancel" }));
   const note = h("div", { class: "aw-eval-stale-note", hidden: true }, "These figures are for earlier settings; run again for the ones on screen.");
-  const error = h("div", { class: "aw-eval-error", hidden: true });
   const grid = h("div", { class: "aw-eval-grid-cards" });
   const details = h(
     "details",
     { class: "aw-eval" },
     summary,
-    h("div", { class: "aw-eval-body" }, h("div", { class: "aw-eval-buttons" }, ...buttons), progress, error, note, grid),
+    h("div", { class: "aw-eval-body" }, h("div", { class: "aw-eval-buttons" }, ...buttons), progress.el, progress.error, note, grid),
   );
 
   const run = (what: string[]) => store.send({ type: "evaluate", what });
   buttons.forEach((button, i) => button.addEventListener("click", () => run(JOBS[i].what)));
-  cancel.addEventListener("click", () => store.send({ type: "evaluate_cancel" }));
   details.addEventListener("toggle", () => {
     const ev = store.get("evaluation");
     const empty = !figuresCurrent(store.get("evaluation_figures"), store.shown?.controls);
@@ -82,18 +78,9 @@ export function createEvaluation(store: AttributionStore, heatmap: HeatmapView):
   function update(changed: Set<AttributionKey>): void {
     if (!["evaluation", "evaluation_figures", "shown", "connected"].some((k) => changed.has(k as AttributionKey))) return;
     const stored = store.get("evaluation");
-    const ev = stored as Evaluation;
-    const has = "state" in stored;
-    const computing = has && ev.state === "computing";
-    details.dataset.state = has ? ev.state : "none";
+    details.dataset.state = "state" in stored ? (stored as Evaluation).state : "none";
+    const computing = progress.update(stored);
     for (const b of buttons) b.disabled = computing || !store.connected;
-    cancel.hidden = !computing;
-    progress.hidden = !has || ev.state === "idle";
-    const share = has && ev.total > 0 ? Math.min(1, ev.done / ev.total) : 0;
-    (bar.firstElementChild as HTMLElement).style.width = `${Math.round(share * 100)}%`;
-    status.textContent = !has ? "" : computing ? `${ev.message} ${Math.round(share * 100)} %` : ev.state === "cancelled" ? "cancelled" : "";
-    error.hidden = !has || !ev.error;
-    error.textContent = has && ev.error ? ev.error : "";
     const known = store.get("evaluation_figures");
     const figures = "figures" in known ? known.figures : {};
     const current = figuresCurrent(known, store.shown?.controls);
