@@ -10,10 +10,9 @@ import type { View } from "../../core/view";
 import type { CurveFigure, Figures } from "../../traits/attribution";
 import type { CompareKey, CompareStore } from "../../traits/compare";
 import { legendRow, lineChart, type Series } from "../evaluation/charts";
-import { figuresCurrent } from "../evaluation/panel";
-import { createEvaluationProgress } from "../evaluation/progress";
+import { createEvaluationSection, type Job, storeSource } from "../evaluation/section";
 
-export const COMPARE_JOBS: { id: string; label: string; what: string[]; title: string }[] = [
+export const COMPARE_JOBS: Job[] = [
   { id: "curves", label: "Deletion / insertion", what: ["deletion", "insertion"], title: "Petsiuk, Das and Saenko, “RISE”, 2018" },
   { id: "sanity", label: "Sanity check", what: ["sanity"], title: "Adebayo et al., “Sanity Checks for Saliency Maps”, 2018" },
   { id: "all", label: "All three", what: ["deletion", "insertion", "sanity"], title: "curves and sanity check for every method" },
@@ -94,56 +93,26 @@ function curvesChart(name: "deletion" | "insertion", methods: string[], label: (
 }
 
 export function createCompareEvaluation(store: CompareStore): View<CompareKey> {
-  const buttons = COMPARE_JOBS.map((job) => h("button", { type: "button", class: "aw-eval-run", "data-job": job.id, title: job.title }, job.label));
-  const progress = createEvaluationProgress(() => store.send({ type: "evaluate_cancel" }));
-  const note = h("div", { class: "aw-eval-stale-note", hidden: true }, "These figures are for earlier settings; run again for the ones on screen.");
-  const content = h("div", { class: "aw-eval-grid-cards" });
-  const details = h(
-    "details",
-    { class: "aw-eval aw-cmp-eval" },
-    h("summary", { class: "aw-eval-summary" }, "Evaluate every method"),
-    h("div", { class: "aw-eval-body" }, h("div", { class: "aw-eval-buttons" }, ...buttons), progress.el, progress.error, note, content),
-  );
-  const run = (what: string[]) => store.send({ type: "evaluate", what });
-  buttons.forEach((button, i) => button.addEventListener("click", () => run(COMPARE_JOBS[i].what)));
-  details.addEventListener("toggle", () => {
-    const ev = store.get("evaluation");
-    const empty = !figuresCurrent(store.get("evaluation_figures"), store.shown?.controls);
-    const computing = "state" in ev && ev.state === "computing";
-    if (details.open && empty && !computing && store.shown && !store.shown.error) run(["deletion", "insertion"]);
-  });
-
-  let drawn: unknown = null;
-  let openedForFigures = false;
-  function update(changed: Set<CompareKey>): void {
-    if (!["evaluation", "evaluation_figures", "shown", "connected", "options"].some((k) => changed.has(k as CompareKey))) return;
-    details.hidden = store.get("kind") !== "image"; // the curves remove pixels
-    const stored = store.get("evaluation");
-    details.dataset.state = "state" in stored ? stored.state : "none";
-    const computing = progress.update(stored);
-    for (const b of buttons) b.disabled = computing || !store.connected;
-    const known = store.get("evaluation_figures");
-    const figures = "figures" in known ? known.figures : {};
-    const current = figuresCurrent(known, store.shown?.controls);
-    note.hidden = current || Object.keys(figures).length === 0;
-    content.classList.toggle("aw-stale", !current);
-    if (figures === drawn) return;
-    drawn = figures;
+  function draw(figures: Record<string, Figures>): HTMLElement[] {
     const choices = store.get("options").methods ?? [];
     const label = (m: string) => choices.find((c) => c.value === m)?.label ?? m;
     const methods = choices.map((c) => c.value).filter((m) => m in figures);
-    const cards: HTMLElement[] = [];
-    if (methods.length > 0) cards.push(h("div", { class: "aw-eval-card aw-cmp-eval-summary", "data-card": "compare-table" }, summaryTable(methods, label, figures)));
+    if (methods.length === 0) return [];
+    const cards: HTMLElement[] = [h("div", { class: "aw-eval-card aw-cmp-eval-summary", "data-card": "compare-table" }, summaryTable(methods, label, figures))];
     for (const name of ["deletion", "insertion"] as const) {
       const card = curvesChart(name, methods, label, figures);
       if (card) cards.push(card);
     }
-    content.replaceChildren(...cards);
-    if (!openedForFigures && current && methods.length > 0) {
-      openedForFigures = true; // figures from Python (`c.evaluate()`): shown once, the user's closing respected
-      details.open = true;
-    }
+    return cards;
   }
-
-  return { el: details, update, dispose: () => undefined };
+  const section = createEvaluationSection(
+    storeSource(store),
+    { title: "Evaluate every method", cls: "aw-cmp-eval", jobs: COMPARE_JOBS, onOpen: ["deletion", "insertion"], draw },
+  );
+  function update(changed: Set<CompareKey>): void {
+    if (!["evaluation", "evaluation_figures", "shown", "connected", "options", "kind"].some((k) => changed.has(k as CompareKey))) return;
+    section.el.hidden = store.get("kind") !== "image"; // the curves remove pixels
+    section.update();
+  }
+  return { el: section.el, update, dispose: () => undefined };
 }
