@@ -12,6 +12,7 @@ from torch import nn
 from .._torch import all_modules, model_lock
 from . import _cache, _methods  # noqa: F401  (_methods registers the method families)
 from ._batching import saved_bytes_per_row
+from ._captured_outputs import deferrable, outputs_of
 from ._layer_leaf import LayerLeaves
 from ._layer_path import LayerTap
 from ._model_state import model_device, preserved_model, warn_if_training, with_private_buffers
@@ -23,6 +24,7 @@ from ._outputs import (
     gather_scores,
     resolve_target,
     split_forward_kwargs,
+    target_indices,
 )
 from ._quadrature import ADAPTIVE, INTEGRATIONS, min_steps
 from ._registry import COMMON_OPTIONS, MethodSpec, specs
@@ -42,11 +44,14 @@ from ._validation import (
 )
 from ._values import detached, per_example_sums
 
+# The scorer's target until the first forward resolves it (one shared placeholder, not a tensor per call).
+_NO_TARGET = torch.empty(0)
+
 
 def _split_options(spec: MethodSpec, given: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    known = {**spec.options, **COMMON_OPTIONS}
-    unknown = [name for name in given if name not in known]
+    unknown = [name for name in given if name not in spec.options and name not in COMMON_OPTIONS]
     if unknown:
+        known = {**spec.options, **COMMON_OPTIONS}
         error = unknown_name_error(f"method={spec.name!r} option", unknown[0], known)
         raise TypeError(str(error))
     options = {name: given.get(name, default) for name, default in spec.options.items()}
@@ -142,6 +147,21 @@ def _expected_rows(
     if spec.has_delta:
         rows += batch  # f(baseline)
     return rows
+
+
+def _run_without_first_forward(spec: MethodSpec, request: Request) -> MethodOutput:
+    """``spec.run`` on a request without f(x): the method's forward gives it (``_captured_outputs``)."""
+    try:
+        result = run_method(spec, request)
+    except Exception as error:
+        # No model call completed: the model failed on the inputs, explained as after the first forward.
+        diagnosis = None if request.scorer.done_rows else diagnose_inputs(request.model, request.inputs)
+        if diagnosis is None:
+            raise
+        raise ValueError(diagnosis) from error
+    if result.outputs is None:  # the method's forward was not the one [inputs; baselines] batch
+        result.outputs = outputs_of(request)
+    return result
 
 
 def attribute(
@@ -301,10 +321,15 @@ def _attribute(
     # smooth= runs the method on noisy copies: the first forward's graph (clean inputs) is no use there.
     smoothed = common.get("smooth") is not None
     single_pass = not smoothed and _whole_batch_single_pass(spec, x.shape[0], internal_batch_size)
+    # DeepLIFT's own forward on [inputs; baselines] can stand in for the first forward when the target needs
+    # no logits; not in train mode, where batch statistics over those 2B rows would change f(x).
+    deferred = spec.outputs_from_method and not smoothed and not training and deferrable(target)
 
     def first_forward_and_method() -> tuple[Scorer, torch.Tensor, MethodOutput]:
-        scorer = Scorer(model, output, torch.empty(0), names, batched, static, progress=common["progress"])
-        scorer.total_rows = _expected_rows(spec, x.shape[0], n_steps, options, single_pass)
+        scorer = Scorer(model, output, _NO_TARGET, names, batched, static, progress=common["progress"])
+        scorer.total_rows = _expected_rows(spec, x.shape[0], n_steps, options, single_pass) - (
+            x.shape[0] if deferred else 0
+        )
         probe = x.detach().requires_grad_(True) if x.is_floating_point() else x
         # Layer paths need the layer's activations on x: capture them in this forward instead of another.
         tap = LayerTap(layer_module) if layer_module is not None and spec.path else None
@@ -313,44 +338,49 @@ def _attribute(
             if layer_module is not None and single_pass
             else None
         )
-        try:
-            bytes_per_row: float | None = None
-            if single_pass and leaves is not None:
-                # The layer's activations become the leaves of this forward's graph (_layer_leaf).
-                with torch.enable_grad(), leaves.attached():
-                    graph_logits, bytes_per_row = scorer.logits(x), 0.0
-            elif single_pass:
-                # No chunk sizes to choose: skip the memory probe (a Python call per saved tensor).
-                with torch.enable_grad():
-                    graph_logits, bytes_per_row = scorer.logits(probe), 0.0
-            elif spec.path:
-                # Path methods always plan chunks of n_steps × B rows: measure the memory in this forward.
-                with torch.enable_grad(), tap.attached() if tap is not None else nullcontext():
-                    graph_logits, bytes_per_row = saved_bytes_per_row(
-                        model, lambda: scorer.logits(probe), x.shape[0]
-                    )
-            else:
-                # The other methods run their own passes (Captum's, or perturbed copies), and most never
-                # chunk: f(x) without a graph here, and the memory probe only if a chunk plan asks for it.
-                with torch.no_grad():
-                    graph_logits = scorer.logits(x)
-        except Exception as error:
-            # Only when the model fails: explain the common shape mistakes (no batch dim, channels last).
-            diagnosis = diagnose_inputs(model, x)
-            if diagnosis is None:
-                raise
-            raise ValueError(diagnosis) from error
-        logits = graph_logits.detach()
-        if not all_finite(logits):
-            raise ValueError("model: the selected output contains NaN/Inf at these inputs.")
-        scorer.target = resolve_target(target, logits)
-        if single_pass:  # the target scores on the graph: their detached copy is ``outputs``, one gather
-            with torch.enable_grad():
-                graph_scores = gather_scores(graph_logits, scorer.target, None)
-            outputs = graph_scores.detach()
+        graph_scores: torch.Tensor | None = None
+        outputs: torch.Tensor | None = None
+        bytes_per_row: float | None = None
+        if deferred:  # the method's own forward checks the output and gives f(x) (_captured_outputs)
+            scorer.target = target_indices(target, x.shape[0], x.device)
         else:
-            with torch.no_grad():
-                outputs = gather_scores(logits, scorer.target, None).detach()
+            try:
+                if single_pass and leaves is not None:
+                    # The layer's activations become the leaves of this forward's graph (_layer_leaf).
+                    with torch.enable_grad(), leaves.attached():
+                        graph_logits, bytes_per_row = scorer.logits(x), 0.0
+                elif single_pass:
+                    # No chunk sizes to choose: skip the memory probe (a Python call per saved tensor).
+                    with torch.enable_grad():
+                        graph_logits, bytes_per_row = scorer.logits(probe), 0.0
+                elif spec.path:
+                    # Path methods always plan chunks of n_steps × B rows: measure the memory in this forward.
+                    with torch.enable_grad(), tap.attached() if tap is not None else nullcontext():
+                        graph_logits, bytes_per_row = saved_bytes_per_row(
+                            model, lambda: scorer.logits(probe), x.shape[0]
+                        )
+                else:
+                    # The other methods run their own passes (Captum's, or perturbed copies), and most never
+                    # chunk: f(x) without a graph here, and the memory probe only if a chunk plan asks for it.
+                    with torch.no_grad():
+                        graph_logits = scorer.logits(x)
+            except Exception as error:
+                # Only when the model fails: explain the common shape mistakes (no batch dim, channels last).
+                diagnosis = diagnose_inputs(model, x)
+                if diagnosis is None:
+                    raise
+                raise ValueError(diagnosis) from error
+            logits = graph_logits.detach()
+            if not all_finite(logits):
+                raise ValueError("model: the selected output contains NaN/Inf at these inputs.")
+            scorer.target = resolve_target(target, logits)
+            if single_pass:  # the target scores on the graph: their detached copy is ``outputs``, one gather
+                with torch.enable_grad():
+                    graph_scores = gather_scores(graph_logits, scorer.target, None)
+                outputs = graph_scores.detach()
+            else:
+                with torch.no_grad():
+                    outputs = gather_scores(logits, scorer.target, None).detach()
         request = Request(
             model=model,
             inputs=x,
@@ -367,14 +397,22 @@ def _attribute(
             bytes_per_row=bytes_per_row,
             probe_bytes=lambda: _probe_bytes(model, scorer, x),
             layer_activations=None if tap is None else tap.captured,
-            first_pass=(probe, graph_scores) if single_pass else None,
+            first_pass=(probe, graph_scores) if graph_scores is not None else None,
             layer_leaves=None if leaves is None else leaves.leaves,
+            modules=modules,
+            any_training=training,
         )
-        del graph_logits  # the request holds the graph only until the method takes its gradient
-        if single_pass:
-            del graph_scores
-        result = run_method(spec, request)  # spec.run, or smoothed over noisy copies (smooth=)
+        # The request holds the graph only until the method takes its gradient.
+        del graph_scores
+        if not deferred:
+            del graph_logits
+        if deferred:
+            result = _run_without_first_forward(spec, request)
+            outputs = result.outputs
+        else:
+            result = run_method(spec, request)  # spec.run, or smoothed over noisy copies (smooth=)
         scorer.finish()
+        assert outputs is not None
         return scorer, outputs, result
 
     # A single-pass method touches nothing on the model (one forward, torch.autograd.grad w.r.t. the inputs,
@@ -390,7 +428,8 @@ def _attribute(
     delta = None
     if spec.has_delta and result.baseline_outputs is not None and result.complete:
         gap = outputs - result.baseline_outputs
-        delta = per_example_sums(values).to(gap.dtype) - gap
+        sums = per_example_sums(values)
+        delta = (sums if sums.dtype == gap.dtype else sums.to(gap.dtype)) - gap
     attribution = Attribution(
         values=values,
         delta=delta,

@@ -80,10 +80,9 @@ _homogeneity_verdicts: weakref.WeakKeyDictionary[nn.Module, tuple[tuple, bool]] 
 _zero_rows: weakref.WeakKeyDictionary[nn.Module, tuple[tuple, torch.Tensor]] = weakref.WeakKeyDictionary()
 
 
-def _check_homogeneous(request: Request, state: tuple) -> bool:
+def _check_homogeneous(request: Request, fingerprint: tuple) -> bool:
     # The cheap state key (versions, storages, modes), not the weight norms: homogeneity is structural, and a
     # write through ``param.data`` that breaks it is rare enough not to pay a read of all weights per call.
-    fingerprint = (state, repr(request.scorer.output))
     known = _homogeneity_verdicts.get(request.model)
     if known is not None and known[0] == fingerprint:
         return known[1]
@@ -95,7 +94,7 @@ def _check_homogeneous(request: Request, state: tuple) -> bool:
 RowCache = Callable[[Callable[[], torch.Tensor]], torch.Tensor]
 
 
-def _zero_row_cache(request: Request, state: tuple) -> RowCache | None:
+def _zero_row_cache(request: Request, fingerprint: tuple) -> RowCache | None:
     """A ``remember`` for ``zero_baseline_scores``: f(0) once per model state, input shape and output.
 
     Its key is the one the homogeneity verdict trusts (same blind spot: ``param.data`` writes); forward
@@ -104,7 +103,7 @@ def _zero_row_cache(request: Request, state: tuple) -> RowCache | None:
     if request.scorer.static_kwargs:
         return None
     x = request.inputs
-    key = (state, repr(request.scorer.output), tuple(x.shape[1:]), x.dtype, x.device)
+    key = (fingerprint, tuple(x.shape[1:]), x.dtype, x.device)
 
     def remember(run_row: Callable[[], torch.Tensor]) -> torch.Tensor:
         known = _zero_rows.get(request.model)
@@ -129,8 +128,9 @@ def _zero_row_cache(request: Request, state: tuple) -> RowCache | None:
 )
 def x_gradient(request: Request) -> MethodOutput:
     """x·∇F(x) with the zero baseline, checking homogeneity first."""
-    state = model_state_key(request.model)
-    if request.options["check_homogeneous"] and not _check_homogeneous(request, state):
+    # The model's state and output selector, computed once for both per-model caches below.
+    fingerprint = (model_state_key(request.model, request.modules), repr(request.scorer.output))
+    if request.options["check_homogeneous"] and not _check_homogeneous(request, fingerprint):
         warnings.warn(
             "x_gradient: the model is not nonnegatively homogeneous (F(αx) ≠ αF(x)), so this is only "
             "input × gradient, not Integrated Gradients; convert it with attr_widgets.xdnn.to_xdnn.",
@@ -138,7 +138,7 @@ def x_gradient(request: Request) -> MethodOutput:
             stacklevel=4,
         )
     values = request.inputs * _gradients(request)
-    return MethodOutput(values, request.zero_baseline_scores(_zero_row_cache(request, state)), "zeros")
+    return MethodOutput(values, request.zero_baseline_scores(_zero_row_cache(request, fingerprint)), "zeros")
 
 
 _NOISE_OPTIONS = {"nt_samples": 25, "noise_level": 0.15, "stdevs": None, "abs": False}

@@ -16,6 +16,7 @@ import torch
 
 from ._baselines import baseline_name
 from ._batching import ChunkRunner
+from ._captured_outputs import OutputRows
 from ._model_state import quiet_captum
 from ._registry import (
     DEEPLIFT_AXIOMS,
@@ -64,9 +65,16 @@ def input_space_baseline(request: Request) -> torch.Tensor:
 
 
 def run_captum(
-    request: Request, class_name: str, init: dict[str, Any] | None = None, **attribute_options: Any
+    request: Request,
+    class_name: str,
+    init: dict[str, Any] | None = None,
+    output_rows: OutputRows | None = None,
+    **attribute_options: Any,
 ) -> Any:
-    """``captum.attr.<class_name>(view, layer, **init).attribute(inputs, ...)`` on the request."""
+    """``captum.attr.<class_name>(view, layer, **init).attribute(inputs, ...)`` on the request.
+
+    ``output_rows``: records (and checks) the selected outputs of Captum's forwards (``_captured_outputs``).
+    """
     import captum.attr
 
     if "DeepLift" in class_name:  # per-call state on activation modules: reused ones made distinct
@@ -75,13 +83,19 @@ def run_captum(
         module, layer = captum_module_for_hooks(request)
     else:
         module, layer = request.scorer.captum_module(), request.layer
+    # Registered before Captum's own hooks, so that it sees the whole batch Captum runs.
+    handle = None if output_rows is None else output_rows.attached(module)
     explainer = getattr(captum.attr, class_name)(module, layer, **(init or {}))
-    with quiet_captum():
-        return explainer.attribute(
-            request.inputs,
-            additional_forward_args=request.scorer.captum_extra_args(),
-            **attribute_options,
-        )
+    try:
+        with quiet_captum():
+            return explainer.attribute(
+                request.inputs,
+                additional_forward_args=request.scorer.captum_extra_args(),
+                **attribute_options,
+            )
+    finally:
+        if handle is not None:
+            handle.remove()
 
 
 def layer_values(raw: Any) -> Any:
@@ -231,21 +245,28 @@ def internal_influence(request: Request) -> MethodOutput:
     needs_layer=True,
     uses_baseline=True,
     captum="LayerDeepLift",
+    outputs_from_method=True,
 )
 def layer_deeplift(request: Request) -> MethodOutput:
     """Captum's LayerDeepLift."""
     global_ = bool(request.options["multiply_by_inputs"])
     baselines = request.input_baseline()
+    # Captum's one forward on [inputs; baselines] gives f(x) and f(baseline): no forward of ours for them.
+    rows = OutputRows(request)
     raw = run_captum(
         request,
         "LayerDeepLift",
         init={"multiply_by_inputs": global_},
+        output_rows=rows,
         baselines=baselines,
         target=request.scorer.captum_target(),
         attribute_to_layer_input=bool(request.options["attribute_to_layer_input"]),
     )
-    scores = request.baseline_scores(baselines)
-    return MethodOutput(layer_values(raw), scores, baseline_name(request.baseline), complete=global_)
+    outputs, scores = rows.halves()
+    if scores is None:
+        scores = request.baseline_scores(baselines)
+    name = baseline_name(request.baseline)
+    return MethodOutput(layer_values(raw), scores, name, complete=global_, outputs=outputs)
 
 
 @register(

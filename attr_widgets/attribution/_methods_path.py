@@ -8,6 +8,7 @@ import torch
 
 from ._adaptive import ScoredGradientFn, adaptive_integrated_gradients
 from ._baselines import baseline_name
+from ._captured_outputs import OutputRows
 from ._distinct_activations import captum_module_for_hooks
 from ._integrated import GradientFn, PathResult, integrated_gradients, integrated_gradients_to_tolerance
 from ._model_state import quiet_captum
@@ -98,7 +99,7 @@ def path_integral(
             ends,
             baselines,
             rule=rule,
-            gap=request.outputs - f_start,
+            gap=request.outputs - f_start,  # type: ignore[operator]  # path methods run the first forward
             tol=tol,
             max_steps=max_steps,
             start=start,
@@ -221,6 +222,7 @@ def gradient_shap(request: Request) -> MethodOutput:
     has_delta=True,
     uses_baseline=True,
     captum="DeepLift",
+    outputs_from_method=True,
 )
 def deeplift(request: Request) -> MethodOutput:
     """Captum's DeepLift (Rescale)."""
@@ -231,28 +233,17 @@ def deeplift(request: Request) -> MethodOutput:
     # Reused activation modules (torchvision's ResNets) run as one module per call site, weights shared.
     module, _ = captum_module_for_hooks(request)
     explainer = DeepLift(module, multiply_by_inputs=global_, eps=float(request.options["eps"]))
-    # Captum runs the model once on [inputs; baselines]: its second half is f(baseline), no extra forward.
-    # Registered before Captum's own hook (which reshapes the output), so this one sees the 2B rows.
-    seen: list[torch.Tensor] = []
-    handle = module.register_forward_hook(lambda _m, _i, out: seen.append(out.detach()))
+    # Captum runs the model once on [inputs; baselines]: its halves are f(x) and f(baseline).
+    rows = OutputRows(request)
+    handle = rows.attached(module)
     try:
         values = captum_with_baselines(request, explainer, baselines)
     finally:
         handle.remove()
-    scores = _second_half_scores(request, seen)
+    outputs, scores = rows.halves()
     if scores is None:
         scores = request.baseline_scores(baselines)
-    return MethodOutput(values, scores, baseline_name(request.baseline), complete=global_)
-
-
-def _second_half_scores(request: Request, outputs: list[torch.Tensor]) -> torch.Tensor | None:
-    """Target scores of the baseline half of Captum's one ``[inputs; baselines]`` forward, if it ran so."""
-    if len(outputs) != 1 or outputs[0].shape[0] != 2 * request.batch:
-        return None
-    half = outputs[0][request.batch :]
-    if request.scorer.callable_target:
-        return half.reshape(request.batch)  # the module already returned the callable's scores
-    return half.gather(1, request.scorer.target.unsqueeze(1)).squeeze(1)  # type: ignore[union-attr]
+    return MethodOutput(values, scores, baseline_name(request.baseline), complete=global_, outputs=outputs)
 
 
 @register(

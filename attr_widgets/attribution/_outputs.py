@@ -99,32 +99,48 @@ def resolve_target(
         scores = target(logits)
         _check_callable_scores(scores, batch)
         return target
+    indices = target_indices(target, batch, logits.device)
+    check_target_range(target, indices, classes)
+    return indices
+
+
+def target_indices(target: object, batch: int, device: torch.device) -> torch.Tensor:
+    """An int or integer tensor target as a LongTensor ``[batch]``; every check but the class range.
+
+    The range needs the number of classes, i.e. a forward: :func:`check_target_range` does it then.
+    """
     if isinstance(target, bool):
         raise TypeError("target must be None, an int, a LongTensor [B] or a callable(output) -> Tensor[B].")
     if isinstance(target, int):
-        if not 0 <= target < classes:
-            raise _out_of_range(target, classes)
-        return torch.full((batch,), target, dtype=torch.long, device=logits.device)
-    elif isinstance(target, (torch.Tensor, list, tuple)):
-        indices = torch.as_tensor(target, device=logits.device)
+        return torch.full((batch,), target, dtype=torch.long, device=device)
+    if isinstance(target, (torch.Tensor, list, tuple)):
+        indices = torch.as_tensor(target, device=device)
         if indices.is_floating_point() or indices.dtype == torch.bool:
             raise TypeError(f"target must hold integer class indices, got dtype {indices.dtype}.")
-        indices = indices.long().reshape(-1)
+        if indices.dtype != torch.long or indices.dim() != 1:  # the common LongTensor [B]: no op to run
+            indices = indices.long().reshape(-1)
         if indices.numel() == 1:
             indices = indices.expand(batch).clone()
         if indices.numel() != batch:
             raise ValueError(
                 f"target must have one class per example ({batch}), got {indices.numel()} values."
             )
-    else:
-        raise TypeError(
-            f"target must be None, an int, a LongTensor [B] or a callable(output) -> Tensor[B], "
-            f"got {type(target).__name__}."
-        )
+        return indices
+    raise TypeError(
+        f"target must be None, an int, a LongTensor [B] or a callable(output) -> Tensor[B], "
+        f"got {type(target).__name__}."
+    )
+
+
+def check_target_range(target: object, indices: torch.Tensor, classes: int) -> None:
+    """Raise unless every class index is in ``0..classes-1`` (an int ``target``: without a tensor op)."""
+    if isinstance(target, int) and not isinstance(target, bool):
+        if not 0 <= target < classes:
+            raise _out_of_range(target, classes)
+        return
     low, high = torch.aminmax(indices)  # one reduction for both bounds (this runs on every call)
     if int(low) < 0 or int(high) >= classes:
         raise _out_of_range(int(low) if int(low) < 0 else int(high), classes)
-    return indices
 
 
 def _out_of_range(bad: int, classes: int) -> ValueError:

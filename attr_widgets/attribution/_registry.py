@@ -126,6 +126,9 @@ class MethodSpec:
     single_pass: bool = False
     # Its path runs through _methods_path.path_integral, so integration="adaptive" works.
     adaptive: bool = False
+    # Its own forward (Captum's) gives f(x) and checks the output (``_captured_outputs``): with a class index
+    # target, attribute() runs no first forward and the method returns ``MethodOutput.outputs``.
+    outputs_from_method: bool = False
     captum: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 

@@ -25,7 +25,9 @@ class Request:
     model: nn.Module
     inputs: torch.Tensor
     scorer: Scorer
-    outputs: torch.Tensor
+    # f(x) per example; None when attribute() ran no first forward (``_captured_outputs``): the method's own
+    # forward then checks the output and gives it (``MethodOutput.outputs``).
+    outputs: torch.Tensor | None
     baseline: Any
     n_steps: int | str
     integration: str
@@ -44,6 +46,10 @@ class Request:
     probe_bytes: Callable[[], float] | None = None
     # Single-pass layer methods: the layer's activations on the inputs as leaves of first_pass's graph.
     layer_leaves: tuple[torch.Tensor, ...] | None = None
+    # ``all_modules(model)`` and whether any of them is in training mode, from attribute()'s one walk of the
+    # tree (None / True when unknown): methods that run per call read them instead of walking it again.
+    modules: list[nn.Module] | None = None
+    any_training: bool = True
 
     @property
     def batch(self) -> int:
@@ -126,16 +132,18 @@ class Request:
         example has the same ``f(0)``: one zero row is run and its output shared, instead of a batch of zeros.
         ``remember(run_row)`` may answer that row from a cache of its own instead of calling ``run_row()``.
         """
-        if self.scorer.batched_kwargs or self.scorer.callable_target or train_mode_modules(self.model):
+        # Without any module in training mode there is no dropout or batch statistics to look for.
+        sensitive = self.any_training and train_mode_modules(self.model)
+        if self.scorer.batched_kwargs or self.scorer.callable_target or sensitive:
             return self.baseline_scores(torch.zeros_like(self.inputs))
 
         def run_row() -> torch.Tensor:
             with torch.no_grad():
-                return self.scorer.logits(torch.zeros_like(self.inputs[:1])).detach()
+                return self.scorer.logits(torch.zeros_like(self.inputs[:1])).detach()[0]
 
         row = run_row() if remember is None else remember(run_row)
         # The target scores of the one row: one index_select, where expand + gather + squeeze are three ops.
-        return row[0].index_select(0, self.scorer.target)  # type: ignore[arg-type]
+        return row.index_select(0, self.scorer.target)  # type: ignore[arg-type]
 
     def input_baseline(self) -> torch.Tensor:
         """The input-shaped baseline of the request (float inputs), built with the common baseline options."""
@@ -180,3 +188,5 @@ class MethodOutput:
     info: dict[str, Any] = field(default_factory=dict)
     # False for local attributions (multiply_by_inputs=False): completeness, hence delta, does not apply.
     complete: bool = True
+    # f(x) from the method's own forward, for requests without a first forward (``Request.outputs`` None).
+    outputs: torch.Tensor | None = None

@@ -37,7 +37,8 @@ def detached(values: Values) -> Any:
     """The values without autograd history (each tensor of a tuple); ``Any`` like ``Attribution.values``."""
     if isinstance(values, tuple):
         return tuple(part.detach() for part in values)
-    return values.detach()
+    # A gradient from autograd.grad has no history already: keep it (a detach is a tensor op per call).
+    return values.detach() if values.requires_grad else values
 
 
 def single_or_tuple(parts: tuple[torch.Tensor, ...] | list[torch.Tensor]) -> Values:

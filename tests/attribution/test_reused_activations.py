@@ -139,8 +139,12 @@ def test_deeplift_takes_f_of_the_baseline_from_captums_own_forward(pair) -> None
     result = aw.attribute(
         shared, x, method="deeplift", target=3, cache=False, progress=lambda d, t: seen.append((d, t))
     )
-    # Rows: our first forward (B) and Captum's one forward on [inputs; baselines] (2B), nothing else.
-    assert seen[-1][0] == 3 * x.shape[0]
+    # Rows: Captum's one forward on [inputs; baselines] (2B), nothing else: with a class-index target its
+    # halves give f(x) and f(baseline), so attribute() runs no first forward of its own.
+    assert seen[-1][0] == 2 * x.shape[0]
+    assert seen[-1][1] == seen[-1][0]  # the progress total was right from the start
     with torch.no_grad():
         expected = shared(torch.zeros_like(x))[:, 3]
+        expected_outputs = shared(x)[:, 3]
     torch.testing.assert_close(result.baseline_outputs, expected, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(result.outputs, expected_outputs, rtol=1e-5, atol=1e-6)
