@@ -331,6 +331,16 @@ class AttributionWidget(ComputeWidget):
         """
         return run_evaluation(self._evaluator, what)
 
+    def evaluation_chart(self) -> Any:
+        """The deletion and insertion curves on screen as an ``altair`` chart (needs ``pip install altair``).
+
+        The attribution order and the random order, from the figures of the last
+        ``evaluate`` (or the view's Evaluate section); the view draws the same data as inline SVG.
+        """
+        from ._evaluation_chart import evaluation_chart
+
+        return evaluation_chart(self.evaluation_figures, per_method=False)
+
     def _evaluation_subjects(
         self, only: Sequence[str] | None = None
     ) -> tuple[dict[str, Any], list[tuple[str, Subject]]]:

@@ -79,3 +79,30 @@ def test_a_row_input_has_no_pixel_curves():
     c.wait()
     with pytest.raises(ValueError, match="need an image input"):
         c.evaluate()
+
+
+def test_evaluation_chart_is_an_altair_chart_of_the_curves_on_screen(compare, cnn, digit):
+    import altair as alt  # a test dependency: the chart is checked as data, not skipped
+
+    from attr_widgets.widgets import AttributionWidget
+
+    with pytest.raises(ValueError, match="run w.evaluate"):
+        compare.evaluation_chart()
+    compare.evaluate(("deletion", "insertion"), methods=["saliency", "grad_cam"])
+    spec = compare.evaluation_chart().to_dict()
+    assert "RISE" in str(spec["title"])
+    rows = spec["data"]["values"]
+    shown = compare.evaluation_figures["figures"]
+    for method in ("saliency", "grad_cam"):
+        for curve in ("deletion", "insertion"):
+            line = [r["score"] for r in rows if r["series"] == method and r["curve"] == curve]
+            assert line == shown[method][curve]["scores"]
+    assert {r["series"] for r in rows} == {"saliency", "grad_cam", "random order"}
+    # the AttributionWidget's chart: its attribution order against the random order
+    w = AttributionWidget(cnn, digit, method="saliency")
+    w.evaluate("deletion")
+    rows = w.evaluation_chart().to_dict()["data"]["values"]
+    assert [r["score"] for r in rows if r["series"] == "attribution order"] == (
+        w.evaluation_figures["figures"]["deletion"]["scores"]
+    )
+    assert isinstance(w.evaluation_chart(), alt.TopLevelMixin)
