@@ -156,13 +156,14 @@ def _softmax(out: Any) -> Tensor | None:
     return None
 
 
-def orient(projection: Projection, grads: Tensor) -> Projection:
+def orient(projection: Projection, mean_gradient: Tensor) -> Projection:
     """Flip each direction so that moving along it raises f on average (``E[∇f·a_i] ≥ 0``).
 
     SVD signs are arbitrary; this convention is basis-invariant (``∇f·a`` does not change under a
-    reparameterisation), so the same slider does the same thing in any basis.
+    reparameterisation), so the same slider does the same thing in any basis. ``mean_gradient``: ``E[∇f]``
+    over the data, ``[n]``.
     """
-    slope = (grads @ projection.act_basis.to(grads.dtype)).mean(0)
+    slope = mean_gradient.to(projection.act_basis.dtype) @ projection.act_basis
     sign = torch.where(slope < 0, -1.0, 1.0).to(projection.act_basis.dtype)
     return replace(projection, act_basis=projection.act_basis * sign, grad_basis=projection.grad_basis * sign)
 
@@ -186,9 +187,15 @@ class DirectionsState:
     sampled_examples: int = 0
 
 
-def solve(samples: Samples, k: int) -> DirectionsState:
-    """Important directions and PCA's at the same layer, oriented, with spreads, extremes and objectives."""
+def solve(samples: Samples, k: int, statistics: Any = None) -> DirectionsState:
+    """Important directions and PCA's at the same layer, oriented, with spreads, extremes and objectives.
+
+    ``statistics``: all ranks' ``GlobalStatistics`` (_directions_distributed) when the widget is distributed;
+    the directions, orientation and spreads then come from them, the rest from this rank's samples.
+    """
     n_samples, n_features = samples.acts.shape
+    if statistics is not None:
+        n_samples = statistics.count
     limit = min(n_features, n_samples - 1)
     if k > limit:
         warnings.warn(
@@ -199,13 +206,27 @@ def solve(samples: Samples, k: int) -> DirectionsState:
             stacklevel=3,
         )
         k = limit
-    projection = orient(important_directions(samples.acts, samples.grads, k, method="auto"), samples.grads)
-    pca = orient(important_directions(samples.acts, None, k, method="auto"), samples.grads)
+    if statistics is None:
+        mean_gradient = samples.grads.mean(0)
+        important = important_directions(samples.acts, samples.grads, k, method="auto")
+        projection = orient(important, mean_gradient)
+        pca = orient(important_directions(samples.acts, None, k, method="auto"), mean_gradient)
+    else:
+        from ._directions_distributed import solve_bases
+
+        important, principal = solve_bases(statistics, k, samples.acts.dtype)
+        projection = orient(important, statistics.mean_gradient)
+        pca = orient(principal, statistics.mean_gradient)
     total = linearised_total(samples.acts, samples.grads, projection.mean)
     coords = projection.coords(samples.acts)
-    spreads = coords.std(dim=0, unbiased=False)
+    if statistics is None:
+        spreads = coords.std(dim=0, unbiased=False)
+    else:
+        from ._directions_distributed import global_spreads
+
+        spreads = global_spreads(projection, statistics)
     spreads = torch.where(spreads > 0, spreads, torch.ones_like(spreads))
-    ends = min(EXAMPLES_PER_END, n_samples)
+    ends = min(EXAMPLES_PER_END, samples.acts.shape[0])
     order = coords.argsort(dim=0, descending=True)
     return DirectionsState(
         samples=samples,

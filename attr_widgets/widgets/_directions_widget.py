@@ -25,6 +25,7 @@ from ._base import ComputeWidget, Progress, Request, bundle, first_result_traits
 from ._directions_compute import (
     SAMPLED_EXAMPLES,
     DirectionsState,
+    Samples,
     SliderOutcome,
     TargetReader,
     collect_samples,
@@ -32,6 +33,8 @@ from ._directions_compute import (
     solve,
     with_sampled_objectives,
 )
+from ._directions_distributed import GlobalStatistics, global_statistics
+from ._directions_distributed import ready as distributed_ready
 from ._directions_inputs import ExampleIndex, LayerName, Offsets, Target, materialise_data
 from ._directions_payload import outcome_fields, state_fields, thumbnails, top_predictions
 from ._serialize import binary_array, display_rgba
@@ -75,6 +78,11 @@ class DirectionsWidget(ComputeWidget):
             ``output -> [B]``.
         labels: class names (a sequence, or a dict ``{index: name}``) for the top-5 lists.
         example: the index into data of the example the sliders move.
+        distributed: True to compute the directions over all ranks of the initialised ``torch.distributed``
+            process group: construct one widget on every rank, each with its own shard as ``data``; the
+            statistics are all-reduced once (the directions equal those of one process holding all the
+            data), ``k`` can then change on one rank alone, the layer and target cannot
+            (docs/DIRECTIONS.md, "Distributed").
     """
 
     _esm = bundle("directions")
@@ -111,9 +119,20 @@ class DirectionsWidget(ComputeWidget):
         target: int | Callable[[Any], torch.Tensor] | None = None,
         labels: Sequence[str] | Mapping[int, str] | None = None,
         example: int = 0,
+        distributed: bool = False,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+        if not isinstance(distributed, bool):
+            raise TypeError(f"distributed must be True or False, got {distributed!r}.")
+        if distributed and not distributed_ready():
+            raise ValueError(
+                "distributed=True needs an initialised torch.distributed process group "
+                "(torch.distributed.init_process_group(...)) and one DirectionsWidget per rank on its shard."
+            )
+        self._distributed = distributed
+        # distributed: (target, layer, data version) -> this rank's samples and all ranks' statistics
+        self._collected: dict[tuple[Any, ...], tuple[Samples, GlobalStatistics]] = {}
         self._model = model
         self._data = materialise_data(data)
         self._target_functions: dict[str, Callable[[Any], torch.Tensor]] = {}
@@ -238,7 +257,7 @@ class DirectionsWidget(ComputeWidget):
         with model_lock(self._model):
             state = self._states.get(key)
             if state is None:
-                state = self._directions(layer, reader, request["k"], progress)
+                state = self._directions(layer, reader, request["k"], progress, key[1:])
                 self._states[key] = state
                 while len(self._states) > CACHED_STATES:
                     self._states.popitem(last=False)
@@ -258,16 +277,22 @@ class DirectionsWidget(ComputeWidget):
         }, (state, outcome, index)
 
     def _directions(
-        self, layer: nn.Module, reader: TargetReader, k: int, progress: Progress
+        self, layer: nn.Module, reader: TargetReader, k: int, progress: Progress, collect: tuple[Any, ...]
     ) -> DirectionsState:
         """The expensive part: collect over the data, solve, then measure the objective of the real f."""
         count = self._data.shape[0]
         # Units of work: examples through the model (the objective: 2 bases × (k + 1) passes of a subsample).
         total = count + 2 * (k + 1) * min(count, SAMPLED_EXAMPLES)
-        samples = collect_samples(
-            self._model, layer, self._data, reader, lambda done, _: progress(done, total)
-        )
-        state = solve(samples, k)
+        if self._distributed:
+            samples, statistics = self._collect_on_all_ranks(
+                layer, reader, lambda done, _: progress(done, total), collect
+            )
+            state = solve(samples, k, statistics)
+        else:
+            samples = collect_samples(
+                self._model, layer, self._data, reader, lambda done, _: progress(done, total)
+            )
+            state = solve(samples, k)
         done = [count]
 
         def step(examples: int) -> None:
@@ -275,6 +300,25 @@ class DirectionsWidget(ComputeWidget):
             progress(min(done[0], total), total)
 
         return with_sampled_objectives(self._model, layer, self._data, reader, state, step)
+
+    def _collect_on_all_ranks(
+        self, layer: nn.Module, reader: TargetReader, progress: Progress, key: tuple[Any, ...]
+    ) -> tuple[Samples, GlobalStatistics]:
+        """Collect once (a collective) and reuse for any k: the rank's samples, all ranks' statistics.
+
+        ``key``: (target, layer, data version) of the request.
+        """
+        known = self._collected.get(key)
+        if known is not None:
+            return known
+        if self._collected:
+            raise ValueError(
+                "distributed=True: the layer, target and data are fixed for a distributed DirectionsWidget "
+                "(a new collect is a collective every rank must join); build a new widget on every rank."
+            )
+        samples = collect_samples(self._model, layer, self._data, reader, progress)
+        self._collected[key] = (samples, global_statistics(samples))
+        return self._collected[key]
 
     def _failure_fields(self, request: Request) -> dict[str, Any]:
         return {"n_directions": 0}
