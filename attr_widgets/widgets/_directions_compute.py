@@ -20,6 +20,7 @@ from attr_widgets._torch import capture, model_device, patched
 from attr_widgets.projection import Projection, RankDeficiencyWarning, important_directions
 
 from ._directions_objective import linearised_objective, linearised_total, truncated
+from ._directions_tokens import TokenBatch, forward, logits_of
 
 COLLECT_BATCH = 256
 SAMPLED_EXAMPLES = 128  # the subsample the objective of the real (nonlinear) f is measured on
@@ -64,6 +65,7 @@ class TargetReader:
         return self._logits(out).gather(1, classes[:, None])[:, 0]
 
     def _logits(self, out: Any) -> Tensor:
+        out = logits_of(out)  # a dict or an output object with .logits (Hugging Face models)
         if not isinstance(out, Tensor) or out.ndim != 2:
             raise ValueError(
                 f"target={self.target!r} picks a class logit, so the model must return [B, classes]; it "
@@ -86,6 +88,9 @@ class Samples:
     f: Tensor  # [N]
     classes: Tensor | None  # [N] or None for a callable target
     probs: Tensor | None  # [N, C] softmax of a logit output, or None
+    # Texts (_directions_tokens): a sample per token; its text and position. None for one sample per example.
+    owner: Tensor | None = None  # [M]
+    position: Tensor | None = None  # [M]
 
 
 def _restore_modes(model: nn.Module) -> Callable[[], None]:
@@ -98,8 +103,22 @@ def _restore_modes(model: nn.Module) -> Callable[[], None]:
     return restore
 
 
+def _token_samples(leaf: Tensor, grad: Tensor, batch: TokenBatch, start: int) -> tuple[Tensor, ...]:
+    """(acts, grads, owner, position) of the batch's non-padding tokens: one sample per token."""
+    b, t = batch.shape
+    if leaf.ndim != 3 or tuple(leaf.shape[:2]) != (b, t):
+        raise ValueError(
+            f"layer: with texts, its output must be [batch, tokens, features] = [{b}, {t}, n]; got "
+            f"{tuple(leaf.shape)}. Pick a layer that returns the token states (e.g. an encoder block)."
+        )
+    valid = batch.valid().to(leaf.device)
+    owner = torch.arange(start, start + b, device=leaf.device)[:, None].expand(b, t)[valid]
+    position = torch.arange(t, device=leaf.device)[None, :].expand(b, t)[valid]
+    return leaf.detach()[valid], grad[valid], owner, position
+
+
 def collect_samples(
-    model: nn.Module, layer: nn.Module, data: Tensor, reader: TargetReader, progress: Progress
+    model: nn.Module, layer: nn.Module, data: Tensor | TokenBatch, reader: TargetReader, progress: Progress
 ) -> Samples:
     """Activations at ``layer`` and ``∇f`` there for every example, in eval mode, hooks removed on exit.
 
@@ -112,14 +131,16 @@ def collect_samples(
     values: list[Tensor] = []
     classes: list[Tensor] = []
     probs: list[Tensor] = []
+    owners: list[Tensor] = []
+    positions: list[Tensor] = []
     restore = _restore_modes(model)
     try:
         model.eval()
         with capture(layer, leaf=True) as captured, torch.enable_grad():
             for start in range(0, total, COLLECT_BATCH):
-                batch = data[start : start + COLLECT_BATCH].to(device)
+                batch = data[start : start + COLLECT_BATCH]
                 captured.clear()
-                out = model(batch)
+                out = forward(model, batch, device)
                 if len(captured.outputs) != 1:
                     raise ValueError(
                         f"layer ran {len(captured.outputs)} times in one forward pass; pick one running once"
@@ -130,8 +151,15 @@ def collect_samples(
                 if not f.requires_grad:
                     raise ValueError("target: f does not depend on the layer's output (no gradient path)")
                 (grad,) = torch.autograd.grad(f.sum(), leaf)
-                acts.append(leaf.detach().flatten(1))
-                grads.append(grad.flatten(1))
+                if isinstance(batch, TokenBatch):
+                    token_acts, token_grads, owner, position = _token_samples(leaf, grad, batch, start)
+                    acts.append(token_acts)
+                    grads.append(token_grads)
+                    owners.append(owner)
+                    positions.append(position)
+                else:
+                    acts.append(leaf.detach().flatten(1))
+                    grads.append(grad.flatten(1))
                 values.append(f.detach())
                 if explained is not None:
                     classes.append(explained)
@@ -147,10 +175,13 @@ def collect_samples(
         f=torch.cat(values),
         classes=torch.cat(classes) if classes else None,
         probs=torch.cat(probs) if len(probs) == len(values) else None,
+        owner=torch.cat(owners) if owners else None,
+        position=torch.cat(positions) if positions else None,
     )
 
 
 def _softmax(out: Any) -> Tensor | None:
+    out = logits_of(out)
     if isinstance(out, Tensor) and out.ndim == 2 and out.shape[1] >= 2:
         return torch.softmax(out.detach().double(), dim=1).float()
     return None
@@ -250,7 +281,7 @@ def sampled_subset(n_examples: int) -> Tensor:
 def sampled_objective(
     model: nn.Module,
     layer: nn.Module,
-    x: Tensor,
+    x: Tensor | TokenBatch,
     reader: TargetReader,
     classes: Tensor | None,
     f_true: Tensor,
@@ -271,10 +302,12 @@ def sampled_objective(
                 kept = truncated(projection, k)
 
                 def project(h: Tensor, kept: Projection = kept) -> Tensor:
-                    return kept(h.flatten(1).to(kept.mean.dtype)).to(h.dtype).reshape(h.shape)
+                    # One sample per example (flattened), or per token (the last dim) for texts.
+                    flat = h.reshape(-1, h.shape[-1]) if isinstance(x, TokenBatch) else h.flatten(1)
+                    return kept(flat.to(kept.mean.dtype)).to(h.dtype).reshape(h.shape)
 
                 with patched(layer, project):
-                    out = model(x.to(device))
+                    out = forward(model, x, device)
                 f = reader(out, classes, x.shape[0])
                 values.append(float((f_true.to(f.device) - f).double().square().mean()))
                 step(x.shape[0])
@@ -284,7 +317,11 @@ def sampled_objective(
 
 
 def with_sampled_objectives(
-    model: nn.Module, layer: nn.Module, data: Tensor, reader: TargetReader, state: DirectionsState,
+    model: nn.Module,
+    layer: nn.Module,
+    data: Tensor | TokenBatch,
+    reader: TargetReader,
+    state: DirectionsState,
     step: Callable[[int], None],
 ) -> DirectionsState:
     """``state`` with the objective of the real f measured on :func:`sampled_subset`, for both bases."""
@@ -312,32 +349,47 @@ class SliderOutcome:
     f_before: float
     f_after: float
     probs_after: Tensor | None  # [C]
-    coords: Tensor  # [r] the example's own coordinates
+    coords: Tensor  # [r] the example's own coordinates (texts: the mean over the moved tokens)
     coords_after: Tensor  # [r] after the move
     attribution: Tensor  # [r] coordinate × gradient along each direction, at the moved point
+    token_coords: Tensor | None = None  # texts: [T, r] each token's coordinates before the move
 
 
 def slider_pass(
     model: nn.Module,
     layer: nn.Module,
-    x: Tensor,
+    x: Tensor | TokenBatch,
     index: int,
     state: DirectionsState,
     reader: TargetReader,
     offsets: Tensor,
     project: bool,
+    position: int | None = None,
 ) -> SliderOutcome:
     """One forward and backward pass of example ``index`` with its activation moved.
 
     The activation ``h`` is replaced by ``h' = (μ + P(h − μ) if project else h) + Σᵢ offsetᵢ · spreadᵢ · aᵢ``.
+    For texts every token's state is one ``h`` (projected when ``project``); the shift moves the tokens at
+    ``position`` (None: every token of the text).
     """
     proj = state.projection
     captured: list[Tensor] = []
+    before: list[Tensor] = []
+    tokens = isinstance(x, TokenBatch)
+    chosen = None
+    if isinstance(x, TokenBatch):
+        chosen = x.valid()[0].clone()
+        if position is not None:
+            chosen = torch.zeros_like(chosen)
+            chosen[position] = True
 
     def move(h: Tensor) -> Tensor:
-        flat = h.flatten(1)
-        base = proj(flat.to(proj.mean.dtype)) if project else flat.to(proj.mean.dtype)
+        flat = (h[0] if tokens else h.flatten(1)).to(proj.mean.dtype)
+        before.append(flat.detach())
+        base = proj(flat) if project else flat
         shift = (offsets.to(proj.mean.dtype) * state.spreads) @ proj.act_basis.T
+        if chosen is not None:
+            shift = chosen.to(flat.device, flat.dtype)[:, None] * shift
         leaf = (base + shift).detach().requires_grad_(True)
         captured.append(leaf)
         return leaf.to(h.dtype).reshape(h.shape)
@@ -346,7 +398,7 @@ def slider_pass(
     try:
         model.eval()
         with patched(layer, move), torch.enable_grad():
-            out = model(x.to(model_device(model)))
+            out = forward(model, x, model_device(model))
             classes = None if state.samples.classes is None else state.samples.classes[index : index + 1]
             f = reader(out, classes, 1)
             if len(captured) != 1:
@@ -354,16 +406,26 @@ def slider_pass(
             (grad,) = torch.autograd.grad(f.sum(), captured[0], allow_unused=True)
     finally:
         restore()
-    moved = captured[0].detach()[0]
-    grad_vec = torch.zeros_like(moved) if grad is None else grad[0]
-    coords_after = proj.coords(moved)
-    slopes = grad_vec @ proj.act_basis.to(grad_vec.dtype)
+    moved = captured[0].detach()
+    grad_rows = torch.zeros_like(moved) if grad is None else grad
+    slopes = grad_rows @ proj.act_basis.to(grad_rows.dtype)  # [rows, r]
     probs = _softmax(out)
+    if chosen is None:  # one sample per example: its one row
+        coords, coords_after, attribution, token_coords = (
+            state.coords[index], proj.coords(moved[0]), proj.coords(moved[0]) * slopes[0], None
+        )
+    else:
+        rows = chosen.to(moved.device)
+        after = proj.coords(moved[rows])
+        coords = proj.coords(before[0][rows]).mean(0)
+        coords_after, attribution = after.mean(0), (after * slopes[rows]).sum(0)
+        token_coords = proj.coords(before[0])
     return SliderOutcome(
         f_before=float(state.samples.f[index]),
         f_after=float(f.detach()[0]),
         probs_after=None if probs is None else probs[0],
-        coords=state.coords[index],
+        coords=coords,
         coords_after=coords_after,
-        attribution=coords_after * slopes,
+        attribution=attribution,
+        token_coords=token_coords,
     )

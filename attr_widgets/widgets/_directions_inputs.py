@@ -30,6 +30,8 @@ def materialise_data(data: Any) -> torch.Tensor:
     if isinstance(data, np.ndarray):
         data = torch.from_numpy(np.ascontiguousarray(data))
     if not isinstance(data, torch.Tensor):
+        if isinstance(data, (list, tuple)) and data and isinstance(data[0], str):
+            raise TypeError("data: texts need the model's tokenizer: DirectionsWidget(..., tokenizer=tok).")
         if isinstance(data, (str, bytes, dict)) or not isinstance(data, Iterable):
             raise TypeError(
                 f"data must be a tensor [N, ...] of examples or a DataLoader, got {type(data).__name__}."

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ._directions_compute import DirectionsState, SliderOutcome, TargetReader
+from ._directions_tokens import TokenBatch, snippet
 from ._serialize import binary_array, display_rgba
 
 TOP_K = 5
@@ -98,3 +99,34 @@ def thumbnails(data: torch.Tensor, state: DirectionsState, direction: int) -> di
         stack = [display_rgba(_thumbnail(data[i : i + 1])) for i in indices]
         images = binary_array(torch.stack([torch.from_numpy(s) for s in stack]).numpy())
     return {"direction": direction, "top": top, "bottom": bottom, "coords": coords, "images": images}
+
+
+def token_fields(
+    data: TokenBatch, state: DirectionsState, outcome: SliderOutcome, index: int, position: int | None
+) -> dict[str, Any]:
+    """Texts: the example's tokens and each one's coordinates (in spreads) before the move."""
+    length = int(data.attention_mask[index].sum())
+    records = data.tokens[index][:length]
+    coords = [] if outcome.token_coords is None else (outcome.token_coords[:length] / state.spreads).tolist()
+    return {
+        "tokens": [{"text": str(t["text"]), "special": bool(t["special"])} for t in records],
+        "token_coords": [[float(v) for v in row] for row in coords],
+        "position": -1 if position is None else int(position),
+    }
+
+
+def snippets(data: TokenBatch, state: DirectionsState, direction: int) -> dict[str, Any]:
+    """Texts: the tokens with the highest and lowest coordinate along one direction, each with its context."""
+    top, bottom = state.top[direction], state.bottom[direction]
+    samples = top + bottom
+    owner, position = state.samples.owner, state.samples.position
+    assert owner is not None and position is not None
+    spread = float(state.spreads[direction])
+    return {
+        "direction": direction,
+        "top": [int(owner[i]) for i in top],
+        "bottom": [int(owner[i]) for i in bottom],
+        "coords": [float(state.coords[i, direction]) / spread for i in samples],
+        "images": None,
+        "snippets": [snippet(data, int(owner[i]), int(position[i])) for i in samples],
+    }

@@ -36,7 +36,15 @@ from ._directions_compute import (
 from ._directions_distributed import GlobalStatistics, global_statistics
 from ._directions_distributed import ready as distributed_ready
 from ._directions_inputs import ExampleIndex, LayerName, Offsets, Target, materialise_data
-from ._directions_payload import outcome_fields, state_fields, thumbnails, top_predictions
+from ._directions_payload import (
+    outcome_fields,
+    snippets,
+    state_fields,
+    thumbnails,
+    token_fields,
+    top_predictions,
+)
+from ._directions_tokens import TokenBatch, forward, logits_of, tokenize
 from ._serialize import binary_array, display_rgba
 from ._settings import shown_controls
 from ._traits import BinaryArray, BoundedInt
@@ -78,6 +86,11 @@ class DirectionsWidget(ComputeWidget):
             ``output -> [B]``.
         labels: class names (a sequence, or a dict ``{index: name}``) for the top-5 lists.
         example: the index into data of the example the sliders move.
+        tokenizer: with a list of texts as ``data``: the model's tokenizer. Every token is then one sample
+            (the layer's output must be ``[batch, tokens, features]``), the model is called as
+            ``model(input_ids=, attention_mask=)`` (a tensor, a dict or an object with ``logits`` back), a
+            slider moves every token of the text or the one in ``position``, and the view shows each
+            token's coordinate along the selected direction (docs/DIRECTIONS.md, "Texts").
         distributed: True to compute the directions over all ranks of the initialised ``torch.distributed``
             process group: construct one widget on every rank, each with its own shard as ``data``; the
             statistics are all-reduced once (the directions equal those of one process holding all the
@@ -100,6 +113,8 @@ class DirectionsWidget(ComputeWidget):
     example = ExampleIndex(0).tag(sync=True, compute=True)
     offsets = Offsets().tag(sync=True, compute=True)
     project = traitlets.Bool(False).tag(sync=True, compute=True)
+    # Texts: the token position the sliders move (-1: every token of the text).
+    position = traitlets.Int(-1).tag(sync=True, compute=True)
     # View-only: which direction's top/bottom examples are shown.
     direction = traitlets.Int(0).tag(sync=True)
     # Written by Python only.
@@ -108,6 +123,8 @@ class DirectionsWidget(ComputeWidget):
     labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
     layer_names = traitlets.List(traitlets.Unicode()).tag(sync=True)
     n_examples = traitlets.Int(0).tag(sync=True)
+    # "image" (one sample per example) or "tokens" (texts: one sample per token).
+    kind = traitlets.Unicode("image").tag(sync=True)
 
     def __init__(
         self,
@@ -119,6 +136,7 @@ class DirectionsWidget(ComputeWidget):
         target: int | Callable[[Any], torch.Tensor] | None = None,
         labels: Sequence[str] | Mapping[int, str] | None = None,
         example: int = 0,
+        tokenizer: Any = None,
         distributed: bool = False,
     ) -> None:
         if not isinstance(model, nn.Module):
@@ -134,7 +152,8 @@ class DirectionsWidget(ComputeWidget):
         # distributed: (target, layer, data version) -> this rank's samples and all ranks' statistics
         self._collected: dict[tuple[Any, ...], tuple[Samples, GlobalStatistics]] = {}
         self._model = model
-        self._data = materialise_data(data)
+        self._tokenizer = tokenizer
+        self._data = tokenize(data, tokenizer, model) if tokenizer is not None else materialise_data(data)
         self._target_functions: dict[str, Callable[[Any], torch.Tensor]] = {}
         self._states: OrderedDict[tuple[Any, ...], DirectionsState] = OrderedDict()
         self._value: tuple[DirectionsState, SliderOutcome, int] | None = None
@@ -144,13 +163,14 @@ class DirectionsWidget(ComputeWidget):
             name: self.traits()[name]._validate(self, value)
             for name, value in (("k", k), ("target", target), ("layer", layer), ("example", example))
         }
-        controls.update(offsets=[0.0] * controls["k"], project=False, data_version=0)
+        controls.update(offsets=[0.0] * controls["k"], project=False, data_version=0, position=-1)
         first = Request(1, {name: controls[name] for name in self.compute_trait_names()})
         self._names = _label_list(labels, self._num_outputs)
         start = time.perf_counter()
         fields, value = self._compute(first, lambda done, total: None)  # errors raise from the constructor
         elapsed_ms = (time.perf_counter() - start) * 1000
         super().__init__(
+            kind="tokens" if isinstance(self._data, TokenBatch) else "image",
             labels=self._names,
             layer_names=[name for name, _ in model.named_modules() if name],
             n_examples=int(self._data.shape[0]),
@@ -202,7 +222,8 @@ class DirectionsWidget(ComputeWidget):
 
     def set_data(self, data: Any) -> None:
         """Replace the examples (recomputes the directions)."""
-        self._data = materialise_data(data)
+        tokenizer, model = self._tokenizer, self._model
+        self._data = tokenize(data, tokenizer, model) if tokenizer is not None else materialise_data(data)
         with self._requests_suspended(), self.hold_sync():
             self.n_examples = int(self._data.shape[0])
             if self.example >= self.n_examples:
@@ -267,14 +288,26 @@ class DirectionsWidget(ComputeWidget):
             offsets = torch.zeros(r, dtype=state.spreads.dtype)
             given = list(request["offsets"])[:r]
             offsets[: len(given)] = torch.tensor(given, dtype=state.spreads.dtype)
+            position = self._position(index, request["position"])
             outcome = slider_pass(
                 self._model, layer, self._data[index : index + 1], index, state, reader,
-                offsets.to(state.spreads.device), request["project"],
+                offsets.to(state.spreads.device), request["project"], position,
             )
-        return {
-            **state_fields(state, reader),
-            **outcome_fields(state, outcome, index, self._names),
-        }, (state, outcome, index)
+        fields = {**state_fields(state, reader), **outcome_fields(state, outcome, index, self._names)}
+        if isinstance(self._data, TokenBatch):
+            fields.update(token_fields(self._data, state, outcome, index, position))
+        return fields, (state, outcome, index)
+
+    def _position(self, index: int, position: int) -> int | None:
+        """The token the sliders move (None: all of them); a position past this text's end is an error."""
+        if not isinstance(self._data, TokenBatch) or position < 0:
+            return None
+        length = int(self._data.attention_mask[index].sum())
+        if position >= length:
+            raise ValueError(
+                f"position {position} is past the end of example {index} ({length} tokens); -1 moves all."
+            )
+        return position
 
     def _directions(
         self, layer: nn.Module, reader: TargetReader, k: int, progress: Progress, collect: tuple[Any, ...]
@@ -329,7 +362,8 @@ class DirectionsWidget(ComputeWidget):
         if value is None:
             return
         state, _, index = value
-        if (previous is None or previous[2] != index) and self._data.ndim == 4:
+        new_example = previous is None or previous[2] != index
+        if new_example and isinstance(self._data, torch.Tensor) and self._data.ndim == 4:
             self.image = binary_array(display_rgba(self._data[index : index + 1]))
         if previous is None or previous[0] is not state:
             if self.direction >= state.projection.n_directions:
@@ -337,6 +371,9 @@ class DirectionsWidget(ComputeWidget):
             self._send_examples()
 
     def _control_changed(self, change: dict[str, Any]) -> None:
+        if change["name"] == "example" and self.position >= 0:
+            with self._requests_suspended():  # a pinned token belongs to its text
+                self.position = -1
         if change["name"] in ("k", "target", "layer", "data_version"):
             # New directions: the old offsets mean nothing along them.
             with self._requests_suspended():
@@ -352,7 +389,10 @@ class DirectionsWidget(ComputeWidget):
             return
         state = self._value[0]
         selected = min(max(self.direction, 0), state.projection.n_directions - 1)
-        self.examples = thumbnails(self._data, state, selected)
+        if isinstance(self._data, TokenBatch):
+            self.examples = snippets(self._data, state, selected)
+        else:
+            self.examples = thumbnails(self._data, state, selected)
 
     def _probe_outputs(self) -> int | None:
         """The model's output width on two examples ([B, C] → C; None otherwise), to range-check target."""
@@ -360,7 +400,7 @@ class DirectionsWidget(ComputeWidget):
             training = [(m, m.training) for m in self._model.modules()]
             try:
                 self._model.eval()
-                out = self._model(self._data[:2].to(model_device(self._model)))
+                out = logits_of(forward(self._model, self._data[:2], model_device(self._model)))
             except Exception as exc:
                 raise ValueError(
                     f"data: the model raised {type(exc).__name__} on data[:2] of shape "

@@ -76,7 +76,9 @@ function dirTraits(extra: Partial<DirectionsWidgetTraits> = {}): DirectionsWidge
     example: 0,
     offsets: [0, 0, 0],
     project: false,
+    position: -1,
     direction: 0,
+    kind: "image",
     image: rgba(2, 2),
     examples: {
       direction: 0,
@@ -232,5 +234,60 @@ describe("helpers", () => {
     throttle.cancel();
     await frame();
     expect(sent).toEqual([2]);
+  });
+});
+
+describe("directions widget on texts", () => {
+  const tokens = [
+    { text: "[CLS]", special: true },
+    { text: "<b>", special: false },
+    { text: "good", special: false },
+    { text: "film", special: false },
+    { text: "[SEP]", special: true },
+  ];
+  const textTraits = () =>
+    dirTraits({
+      kind: "tokens",
+      image: null,
+      result: dirResult(1, { tokens, token_coords: [[0, 0, 0], [-1, 0, 0], [2, 1, 0], [0.5, 0, 0], [0, 0, 0]], position: -1 }),
+      examples: {
+        direction: 0,
+        top: [4, 9],
+        bottom: [2, 3],
+        coords: [2, 1.5, -2, -1.8],
+        images: null,
+        snippets: [
+          { example: 4, position: 2, before: ["a"], token: "great", after: ["film"] },
+          { example: 9, position: 1, before: [], token: "fine", after: ["work"] },
+          { example: 2, position: 3, before: ["so"], token: "dull", after: [] },
+          { example: 3, position: 1, before: [], token: "<i>", after: ["bad"] },
+        ],
+      },
+    });
+
+  it("colours each token by its coordinate along the direction, as text, and pins a token on click", () => {
+    const model = new FakeModel(textTraits());
+    const el = mount(model);
+    const shown = [...el.querySelectorAll<HTMLElement>(".aw-dir-example .aw-dir-tok")];
+    expect(shown.map((t) => t.textContent)).toEqual(["<b>", "good", "film"]); // special tokens hidden
+    expect(el.querySelector(".aw-dir-example b")).toBeNull(); // "<b>" is text, not an element
+    // the largest |coordinate| is the most saturated: "good" (+2) red, "<b>" (-1) blue
+    const bg = (t: HTMLElement) => t.style.background;
+    expect(bg(shown[1])).toMatch(/^rgb/);
+    expect(bg(shown[1])).not.toEqual(bg(shown[0]));
+    shown[1].click();
+    expect(last(model.saved)).toEqual({ position: 2 });
+    model.set("position", 2);
+    expect(el.querySelector(".aw-dir-pinned")!.textContent).toBe("good");
+    el.querySelector<HTMLElement>(".aw-dir-pinned")!.click(); // again: every token
+    expect(last(model.saved)).toEqual({ position: -1 });
+  });
+
+  it("shows the top and bottom tokens with their context, as text", () => {
+    const el = mount(new FakeModel(textTraits()));
+    const snippets = [...el.querySelectorAll<HTMLElement>(".aw-dir-snippet")];
+    expect(snippets.map((s) => s.textContent)).toEqual(["a great film", " fine work", "so dull ", " <i> bad"]);
+    expect(snippets.map((s) => s.dataset.example)).toEqual(["4", "9", "2", "3"]);
+    expect(el.querySelector(".aw-dir-extremes i")).toBeNull();
   });
 });

@@ -61,6 +61,19 @@ export interface Result extends ResultBase {
   attribution?: number[];
   top_before?: Prediction[];
   top_after?: Prediction[];
+  /** Texts: the example's tokens, each one's coordinates along every direction (spreads), the moved token. */
+  tokens?: { text: string; special: boolean }[];
+  token_coords?: number[][];
+  position?: number;
+}
+
+/** Texts: a top / bottom token with a few tokens of context. */
+export interface Snippet {
+  example: number;
+  position: number;
+  before: string[];
+  token: string;
+  after: string[];
 }
 
 /** The top and bottom examples of the selected direction, with RGBA thumbnails (top first). */
@@ -70,6 +83,8 @@ export interface Examples {
   bottom: number[];
   coords: number[];
   images: BinaryArray | null;
+  /** Texts: the tokens instead of thumbnails (top first). */
+  snippets?: Snippet[];
 }
 
 /** All synced traits of DirectionsWidget. */
@@ -82,8 +97,11 @@ export interface DirectionsWidgetTraits extends ComputeTraits<Result> {
   example: number;
   offsets: number[];
   project: boolean;
+  /** Texts: the token position the sliders move (-1: every token). */
+  position: number;
   direction: number;
   // state written by Python only
+  kind: "image" | "tokens";
   image: BinaryArray | null;
   examples: Examples | null;
   labels: string[];
@@ -99,7 +117,9 @@ export const DIRECTIONS_KEYS: TraitKeys<Omit<DirectionsWidgetTraits, keyof Compu
   example: true,
   offsets: true,
   project: true,
+  position: true,
   direction: true,
+  kind: true,
   image: true,
   examples: true,
   labels: true,
