@@ -123,3 +123,36 @@ def test_recomputing_directions_shows_progress_and_a_new_spectrum(nb):
     after_update(nb, root, tag, lambda: root.locator('[data-control="layer"]').select_option("3"))
     assert kernel_json(nb, "w_k.layer") == "3"
     assert "layer 3" in root.locator(".aw-subtitle").inner_text()
+
+
+def test_texts_show_token_coordinates_and_a_click_pins_the_moved_token(nb):
+    """DirectionsWidget(tokenizer=) on the real MiniLM: the example's tokens are coloured by their coordinate
+    along the selected direction, a click pins the token the sliders move (the Python trait follows), a slider
+    then changes f, and the top / bottom tokens are shown in context, as text."""
+    tag = "dir_texts"
+    code = (
+        "from attr_widgets.examples import LABELS as DIR_LABELS, minilm_sentiment_classifier, "
+        "sentiment_sentences\n"
+        "dir_tok, dir_minilm, _ = minilm_sentiment_classifier()\n"
+        "dir_texts = sentiment_sentences()[0][:16] + ['A <b>bold</b> & plain film.']\n"
+        "w_dirt = DirectionsWidget(dir_minilm, layer='encoder.encoder.layer.3', data=dir_texts, "
+        "tokenizer=dir_tok, k=3, target=1, labels=DIR_LABELS, example=16)\nw_dirt"
+    )
+    root = show(nb, tag, code)
+    tokens = root.locator(".aw-dir-example .aw-dir-tok")
+    shown = tokens.all_inner_texts()
+    expected = kernel_json(nb, "[t['text'] for t in w_dirt.result['tokens'] if not t['special']]")
+    assert shown == expected and "<" in shown  # the markup is text, never an element
+    assert root.locator(".aw-dir-example b").count() == 0
+    coloured = tokens.evaluate_all("(ts) => ts.filter((t) => t.style.background !== '').length")
+    assert coloured >= len(shown) - 1
+    assert root.locator(".aw-dir-snippet").count() == 10
+
+    after_update(nb, root, tag, lambda: tokens.nth(2).click())
+    position = kernel_json(nb, "w_dirt.position")
+    assert position >= 1 and root.locator(".aw-dir-pinned").inner_text() == shown[2]
+    before = kernel_json(nb, "w_dirt.outputs['f_after']")
+    after_update(nb, root, tag, lambda: slider(root, 0).evaluate(SLIDE_JS, 2))
+    assert kernel_json(nb, "w_dirt.result['position']") == position
+    assert kernel_json(nb, "w_dirt.outputs['f_after']") != before
+    save_screenshot(root, f"{nb.app}-directions-texts")

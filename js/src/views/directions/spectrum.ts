@@ -105,7 +105,10 @@ export function objectiveChart(objective: Objective): SVGSVGElement {
     { values: objective.important_sampled ?? [], raw: objective.important_sampled ?? [], cls: "aw-dir-important", kind: "measured" },
   ].map((c) => ({ ...c, values: relative(c.values) }));
   const count = Math.max(...curves.map((c) => c.values.length), 1);
-  const top = 1;
+  // The measured objective of a nonlinear f can exceed its k = 0 value (projecting can hurt more than
+  // removing): the axis grows to hold every ring instead of drawing outside the chart.
+  const highest = Math.max(1, ...curves.flatMap((c) => c.values.filter((v) => Number.isFinite(v))));
+  const top = highest > 1 ? Math.ceil(highest * 4) / 4 : 1;
   const plotW = WIDTH - PAD.left - PAD.right;
   const plotH = HEIGHT - PAD.top - PAD.bottom;
   const x = (k: number) => PAD.left + (count > 1 ? (plotW * k) / (count - 1) : plotW / 2);
@@ -124,7 +127,8 @@ export function objectiveChart(objective: Objective): SVGSVGElement {
   for (let k = 0; k < count; k += Math.max(1, Math.ceil(count / 8))) {
     root.append(svg("text", { class: "aw-dir-tick", x: x(k), y: HEIGHT - 6, "text-anchor": "middle" }, String(k)));
   }
-  yLabel(root, y(top), "100%");
+  yLabel(root, y(top), `${Math.round(top * 100)}%`);
+  if (top > 1) yLabel(root, y(1), "100%");
   yLabel(root, y(0), "0");
   return root;
 }
