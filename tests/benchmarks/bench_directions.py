@@ -17,6 +17,9 @@ Rows:
     widget (k change)   the whole request through the widget when k changes (all of the above + one move).
     slider move         one `w.offsets = ...` assignment, p50 / p95 over the moves.
     projection on       the same with project=True.
+
+A second table (full run, or ``--texts N``): the MiniLM sentiment classifier at encoder layer 3 (384 features
+per token) over N sentences (default 300: the 160 shipped ones and lower-cased copies), one sample per token.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=8)
     parser.add_argument("--moves", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: a shared CPU)")
+    parser.add_argument("--texts", type=int, default=None, help="MiniLM table, N sentences (full run: 300)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     digits = load_digits()
@@ -111,6 +115,40 @@ def main() -> None:
     for name, times in rows.items():
         p50, p95 = statistics.median(times) * 1000, percentile(times, 0.95) * 1000
         print(f"{name:<22}{p50:>10.2f}{p95:>10.2f}")
+    texts = args.texts if args.texts is not None else (0 if args.quick else 300)
+    if texts:
+        bench_minilm(texts, args.k, 20 if args.quick else 100)
+
+
+def bench_minilm(count: int, k: int, moves: int) -> None:
+    """Collect + directions and slider moves of DirectionsWidget(tokenizer=) on MiniLM at a middle layer."""
+    from attr_widgets.examples import LABELS as SENTIMENT
+    from attr_widgets.examples import minilm_sentiment_classifier, sentiment_sentences
+
+    tok, model, _ = minilm_sentiment_classifier()
+    shipped = sentiment_sentences()[0]
+    texts = (shipped + [t.lower() for t in shipped])[:count]
+    start = time.perf_counter()
+    w = DirectionsWidget(model, layer="encoder.encoder.layer.3", data=texts, tokenizer=tok, k=k, target=1,
+                         labels=SENTIMENT)  # fmt: skip
+    build_s = time.perf_counter() - start
+    gen = torch.Generator().manual_seed(0)
+    r = w.result["n_directions"]
+    times = []
+    for i in range(moves):
+        w.position = -1 if i % 2 else 1  # every token, then one pinned token
+        offsets = ((torch.rand(r, generator=gen) - 0.5) * 6).tolist()
+        times.append(timed(lambda offsets=offsets: setattr(w, "offsets", offsets)))
+    tokens = w.result["n_samples"]
+    longest = int(w._data.attention_mask.sum(1).max())
+    print()
+    print(f"DirectionsWidget on texts: MiniLM encoder layer 3 (384 features per token), {len(texts)} "
+          f"sentences, {tokens} tokens (≤ {longest} per sentence), k={k}, "
+          f"method {w.projection.method!r}")  # fmt: skip
+    print(f"{'step':<22}{'p50 ms':>10}{'p95 ms':>10}")
+    print(f"{'collect + directions':<22}{build_s * 1000:>10.1f}{'':>10}")
+    p50, p95 = statistics.median(times) * 1000, percentile(times, 0.95) * 1000
+    print(f"{'slider move':<22}{p50:>10.2f}{p95:>10.2f}")
 
 
 if __name__ == "__main__":
