@@ -407,3 +407,15 @@ def test_directions_lesson_runs_on_the_real_minilm(directions_lesson):
     assert samples >= 96  # at least one token per sentence
     important, pca = number(text, r"important {n}, PCA"), number(text, r", PCA {n}")
     assert 0 < important <= 1 and 0 < pca <= 1
+
+
+def test_directions_lesson_shows_the_widget_on_texts(directions_lesson):
+    """The DirectionsWidget on MiniLM: one sample per token, and moving one token changes f."""
+    text = tagged_text(directions_lesson, "minilm-widget")
+    samples = number(text, r"{n} token samples;")
+    assert samples > 60  # 60 sentences, several tokens each
+    before, after = number(text, r"; f {n} ->"), number(text, r"-> {n} moving")
+    assert before != after
+    (cell,) = [c for c in directions_lesson.cells if "minilm-widget" in c.get("metadata", {}).get("tags", [])]
+    shown = [o for o in cell.outputs if WIDGET_MIME in o.get("data", {})]
+    assert len(shown) == 1 and ".DirectionsWidget object at" in shown[0]["data"]["text/plain"]
