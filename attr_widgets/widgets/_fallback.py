@@ -8,10 +8,12 @@ and ``text/plain``). The second, under it, is the static picture from the kernel
 without widget state, nbviewer, GitHub, JupyterLab reopened after the kernel is gone) it shows.
 
 Why two outputs and not one bundle: the picture is kept current (each new final result, or a change of a
-view option that changes the picture, sends ``update_display_data`` to the fallback's display id, coalesced
-to at most one per ``UPDATE_INTERVAL_S``). JupyterLab's widget renderer answers an update of an output holding
-a widget view by creating a new view (the old DOM is dropped: hover, zoom and focus lost, a large heatmap
-redrawn), so the view's own output is never updated. See docs/EXPORT.md for what each front end shows.
+view option that changes the picture, sends ``update_display_data`` to the fallback's display id once the
+results have been quiet for ``QUIET_S``, at the latest ``MAX_WAIT_S`` after the first change, so a dragged
+slider does not resend the picture with every result, which would more than double the bytes per update).
+JupyterLab's widget renderer answers an update of an output holding a widget view by creating a new view
+(the old DOM is dropped: hover, zoom and focus lost, a large heatmap redrawn), so the view's own output is
+never updated. See docs/EXPORT.md for what each front end shows.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from __future__ import annotations
 import html
 import logging
 import threading
+import time
 import weakref
 from typing import Any
 
 log = logging.getLogger("attr_widgets")
 
-UPDATE_INTERVAL_S = 0.25
+QUIET_S = 1.0
+MAX_WAIT_S = 5.0
 # Traits whose change changes the static picture (besides ``result``); absent ones are skipped per class.
 VIEW_TRAITS = ("sign_mode", "opacity", "outlier_percent", "canvas_size", "shared_scale", "tokens")
 
@@ -53,6 +57,7 @@ class StaticFallback:
         self._display_id: str | None = None
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
+        self._first_pending = 0.0  # when the oldest change not yet sent arrived (time.monotonic)
         names = ["result", *(n for n in VIEW_TRAITS if widget.has_trait(n))]
         widget.observe(self._changed, names=names)
 
@@ -100,11 +105,18 @@ class StaticFallback:
             return
         if change["name"] == "result" and (change["new"] or {}).get("preliminary"):
             return
+        now = time.monotonic()
         with self._lock:
-            if self._timer is None:
-                self._timer = threading.Timer(UPDATE_INTERVAL_S, self._update)
-                self._timer.daemon = True
-                self._timer.start()
+            if self._timer is not None:
+                if now - self._first_pending >= MAX_WAIT_S:
+                    return  # it fires soon anyway: the picture is not held back forever by a long drag
+                self._timer.cancel()
+            else:
+                self._first_pending = now
+            delay = min(QUIET_S, max(0.0, self._first_pending + MAX_WAIT_S - now))
+            self._timer = threading.Timer(delay, self._update)
+            self._timer.daemon = True
+            self._timer.start()
 
     def _update(self) -> None:
         with self._lock:
