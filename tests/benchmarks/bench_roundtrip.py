@@ -9,7 +9,8 @@ Then it measures the bytes the kernel's websocket delivers for one update of a 2
 
 The first two rows are the floor: a bare anywidget (tests/browser/echo_widget.py) answering a custom
 message, and echoing a trait, on the same server and page; the widgets' own cost is what they add above it.
-The last row moves a DirectionsWidget slider (one patched forward per move).
+The last rows move a DirectionsWidget slider (one patched forward per move): on the digits CNN, and (not with
+--quick) on the MiniLM sentiment classifier over 300 sentences, one sample per token.
 
 Prints markdown tables. Goals: p50 ≤ 100 ms for the digits CNN; ≤ 210 KB per 224×224 update.
 """
@@ -188,7 +189,8 @@ def run_session(args, root_dir: Path, mode: str) -> tuple[list[str], list[str]]:
                     await window.jupyterapp.commands.execute("notebook:run-cell");
                 }"""
             )
-            rows = measure_echo_floor(page, args.changes) + measure_round_trips(page, args.changes)
+            rows = measure_echo_floor(page, args.changes)
+            rows += measure_round_trips(page, args.changes, args.quick)
             size_rows = measure_bytes(page, frames)
             browser.close()
     finally:
@@ -208,7 +210,7 @@ def measure_echo_floor(page, changes: int) -> list[str]:
     return rows
 
 
-def measure_round_trips(page, changes: int) -> list[str]:
+def measure_round_trips(page, changes: int, quick: bool = False) -> list[str]:
     cell = run_cell(page, "w = AttributionWidget(model, x_test[3], labels=LABELS)\nw", "bench")
     cell.locator(".aw-root").wait_for(timeout=60_000)
     page.wait_for_function("() => document.querySelector('.aw-root').dataset.busy === 'false'")
@@ -246,6 +248,8 @@ def measure_round_trips(page, changes: int) -> list[str]:
     times = page.evaluate(TIME_VIEW_ONLY_JS, [selector, [round(0.2 + 0.03 * i, 2) for i in range(changes)]])
     rows.append(row("opacity slider (view only, no kernel)", times))
     rows.append(measure_direction_slider(page, changes))
+    if not quick:
+        rows.append(measure_text_direction_slider(page, changes))
     return rows
 
 
@@ -263,6 +267,28 @@ def measure_direction_slider(page, changes: int) -> str:
     times = page.evaluate(TIME_CHANGES_JS, [selector, "offset", values, "input+change"])
     kernel = [float(v) for v in kernel_exec(page, f"print(*wd._bench_elapsed[-{changes}:])").split()]
     return row("direction slider, DirectionsWidget (one patched forward)", times, kernel)
+
+
+def measure_text_direction_slider(page, changes: int) -> str:
+    """DirectionsWidget on MiniLM (encoder layer 3, 300 sentences, k = 8): a slider moving all tokens."""
+    code = (
+        "from attr_widgets.examples import minilm_sentiment_classifier, sentiment_sentences\n"
+        "bt, bm, _ = minilm_sentiment_classifier()\n"
+        "bs = sentiment_sentences()[0]\n"
+        "wt = DirectionsWidget(bm, layer='encoder.encoder.layer.3', "
+        "data=(bs + [t.lower() for t in bs])[:300], tokenizer=bt, k=8, target=1)\nwt"
+    )
+    cell = run_cell(page, code, "text-directions")
+    cell.locator(".aw-root").wait_for(timeout=240_000)
+    selector = '[data-test-cell="text-directions"] .aw-root'
+    idle = f"() => document.querySelector('{selector}').dataset.busy === 'false'"
+    page.wait_for_function(idle, timeout=240_000)
+    record = "wt.observe(lambda c: c['new'] and wt._bench_elapsed.append(c['new']['elapsed_ms']), 'result')"
+    kernel_exec(page, "wt._bench_elapsed = []\n" + record)
+    values = [round(-3 + 6 * (i + 1) / (changes + 1), 3) for i in range(changes)]
+    times = page.evaluate(TIME_CHANGES_JS, [selector, "offset", values, "input+change"])
+    kernel = [float(v) for v in kernel_exec(page, f"print(*wt._bench_elapsed[-{changes}:])").split()]
+    return row("direction slider, DirectionsWidget on MiniLM texts (300 sentences)", times, kernel)
 
 
 def measure_bytes(page, frames: list[int]) -> list[str]:
