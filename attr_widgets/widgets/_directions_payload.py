@@ -8,7 +8,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ._directions_compute import DirectionsState, SliderOutcome, TargetReader
+from ._directions_compute import DirectionsState, TargetReader
+from ._directions_slider import SliderOutcome
 from ._directions_tokens import TokenBatch, snippet
 from ._serialize import binary_array, display_rgba
 

@@ -26,10 +26,8 @@ from ._directions_compute import (
     SAMPLED_EXAMPLES,
     DirectionsState,
     Samples,
-    SliderOutcome,
     TargetReader,
     collect_samples,
-    slider_pass,
     solve,
     with_sampled_objectives,
 )
@@ -44,6 +42,7 @@ from ._directions_payload import (
     token_fields,
     top_predictions,
 )
+from ._directions_slider import SliderOutcome, slider_pass
 from ._directions_tokens import TokenBatch, forward, logits_of, tokenize
 from ._serialize import binary_array, display_rgba
 from ._settings import shown_controls

@@ -253,20 +253,30 @@ def measure_round_trips(page, changes: int, quick: bool = False) -> list[str]:
     return rows
 
 
-def measure_direction_slider(page, changes: int) -> str:
-    """DirectionsWidget on the digits CNN (first conv block, k = 4): a slider moved, one forward a move."""
-    code = "wd = DirectionsWidget(model, layer='1', data=x_test, k=4, labels=LABELS)\nwd"
-    cell = run_cell(page, code, "directions")
-    cell.locator(".aw-root").wait_for(timeout=120_000)
-    selector = '[data-test-cell="directions"] .aw-root'
-    page.wait_for_function(f"() => document.querySelector('{selector}').dataset.busy === 'false'")
-    record = "wd.observe(lambda c: c['new'] and wd._bench_elapsed.append(c['new']['elapsed_ms']), 'result')"
-    kernel_exec(page, "wd._bench_elapsed = []\n" + record)
+def time_direction_slider(
+    page, code: str, name: str, tag: str, changes: int, label: str, wait_ms: int
+) -> str:
+    """Show the DirectionsWidget ``code`` makes (as ``name``); time its first slider, ``changes`` moves."""
+    cell = run_cell(page, code, tag)
+    cell.locator(".aw-root").wait_for(timeout=wait_ms)
+    selector = f'[data-test-cell="{tag}"] .aw-root'
+    idle = f"() => document.querySelector('{selector}').dataset.busy === 'false'"
+    page.wait_for_function(idle, timeout=wait_ms)
+    keep = f"{name}._bench_elapsed.append(c['new']['elapsed_ms'])"
+    record = f"{name}.observe(lambda c: c['new'] and {keep}, 'result')"
+    kernel_exec(page, f"{name}._bench_elapsed = []\n" + record)
     # every move a new offset, inside the view's ±3 spreads (a value past the end is clamped: no new request)
     values = [round(-3 + 6 * (i + 1) / (changes + 1), 3) for i in range(changes)]
     times = page.evaluate(TIME_CHANGES_JS, [selector, "offset", values, "input+change"])
-    kernel = [float(v) for v in kernel_exec(page, f"print(*wd._bench_elapsed[-{changes}:])").split()]
-    return row("direction slider, DirectionsWidget (one patched forward)", times, kernel)
+    kernel = [float(v) for v in kernel_exec(page, f"print(*{name}._bench_elapsed[-{changes}:])").split()]
+    return row(label, times, kernel)
+
+
+def measure_direction_slider(page, changes: int) -> str:
+    """DirectionsWidget on the digits CNN (first conv block, k = 4): a slider moved, one forward a move."""
+    code = "wd = DirectionsWidget(model, layer='1', data=x_test, k=4, labels=LABELS)\nwd"
+    label = "direction slider, DirectionsWidget (one patched forward)"
+    return time_direction_slider(page, code, "wd", "directions", changes, label, 120_000)
 
 
 def measure_text_direction_slider(page, changes: int) -> str:
@@ -278,17 +288,8 @@ def measure_text_direction_slider(page, changes: int) -> str:
         "wt = DirectionsWidget(bm, layer='encoder.encoder.layer.3', "
         "data=(bs + [t.lower() for t in bs])[:300], tokenizer=bt, k=8, target=1)\nwt"
     )
-    cell = run_cell(page, code, "text-directions")
-    cell.locator(".aw-root").wait_for(timeout=240_000)
-    selector = '[data-test-cell="text-directions"] .aw-root'
-    idle = f"() => document.querySelector('{selector}').dataset.busy === 'false'"
-    page.wait_for_function(idle, timeout=240_000)
-    record = "wt.observe(lambda c: c['new'] and wt._bench_elapsed.append(c['new']['elapsed_ms']), 'result')"
-    kernel_exec(page, "wt._bench_elapsed = []\n" + record)
-    values = [round(-3 + 6 * (i + 1) / (changes + 1), 3) for i in range(changes)]
-    times = page.evaluate(TIME_CHANGES_JS, [selector, "offset", values, "input+change"])
-    kernel = [float(v) for v in kernel_exec(page, f"print(*wt._bench_elapsed[-{changes}:])").split()]
-    return row("direction slider, DirectionsWidget on MiniLM texts (300 sentences)", times, kernel)
+    label = "direction slider, DirectionsWidget on MiniLM texts (300 sentences)"
+    return time_direction_slider(page, code, "wt", "text-directions", changes, label, 240_000)
 
 
 def measure_bytes(page, frames: list[int]) -> list[str]:
