@@ -72,6 +72,9 @@ class Request:
     seq: int
     controls: Mapping[str, Any]
     cancel: threading.Event = field(default_factory=threading.Event, compare=False)
+    # The units of work last reported (done, total): the "idle" activity that comes with the result carries
+    # them, so a quick computation needs no progress message of its own.
+    units: list[int] = field(default_factory=lambda: [1, 1], compare=False)
 
     def __getitem__(self, name: str) -> Any:
         return self.controls[name]
@@ -266,9 +269,13 @@ class ComputeWidget(anywidget.AnyWidget):
             if previous is not None:
                 previous.cancel.set()  # overtaken: stop it at its next model call
             self._current = request
-            self.request_seq = request.seq
-            if not keep_notice:
-                self.notice = ""
+            # One message for the new request number and its "computing" state (the view needs neither to
+            # wait for the result, so each extra message is only work for the page).
+            with self.hold_sync():
+                self.request_seq = request.seq
+                self._set_activity("computing", request)
+                if not keep_notice:
+                    self.notice = ""
         if self._frontend_depth > 0:
             self._worker.submit(request)
             return
@@ -279,14 +286,15 @@ class ComputeWidget(anywidget.AnyWidget):
     def _progress(self, request: Request) -> Progress:
         """A throttled progress callback for ``request`` that also raises :class:`Cancelled` when asked."""
         start = time.perf_counter()
-        last = [0.0]
+        last = [start]  # the first report after PROGRESS_INTERVAL_S: a quick computation sends none
 
         def report(done: int, total: int) -> None:
             if request.cancel.is_set():
                 raise Cancelled(f"request {request.seq} was cancelled")
+            request.units[:] = [int(done), int(total)]
             now = time.perf_counter()
-            if now - last[0] < PROGRESS_INTERVAL_S and done < total:
-                return
+            if now - last[0] < PROGRESS_INTERVAL_S and (done < total or now - start < PROGRESS_INTERVAL_S):
+                return  # at most every 100 ms, and at 100 % only for work that has shown progress
             last[0] = now
             elapsed = now - start
             eta = elapsed * (total - done) / done if 0 < done <= total else None
@@ -322,7 +330,6 @@ class ComputeWidget(anywidget.AnyWidget):
         with self._compute_lock:
             if request.seq != self._seq or request.cancel.is_set():
                 return None  # overtaken (or cancelled) before it started
-            self._set_activity("computing", request)
             start = time.perf_counter()
             value: Any = None
             error: BaseException | None = None
@@ -370,7 +377,8 @@ class ComputeWidget(anywidget.AnyWidget):
                 self.result = payload
                 if self._ready:
                     self._export()
-                self._set_activity("idle", request, 1, 1, elapsed)
+                done, total = request.units
+                self._set_activity("idle", request, done, total, elapsed)
             return True
 
     def _publish_preliminary(self, request: Request, fields: dict[str, Any]) -> bool:

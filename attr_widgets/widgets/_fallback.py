@@ -25,6 +25,8 @@ import time
 import weakref
 from typing import Any
 
+from ._timers import TIMERS, Handle
+
 log = logging.getLogger("attr_widgets")
 
 QUIET_S = 1.0
@@ -56,7 +58,7 @@ class StaticFallback:
         self._widget = weakref.ref(widget)
         self._display_id: str | None = None
         self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
+        self._timer: Handle | None = None
         self._first_pending = 0.0  # when the oldest change not yet sent arrived (time.monotonic)
         names = ["result", *(n for n in VIEW_TRAITS if widget.has_trait(n))]
         widget.observe(self._changed, names=names)
@@ -114,9 +116,7 @@ class StaticFallback:
             else:
                 self._first_pending = now
             delay = min(QUIET_S, max(0.0, self._first_pending + MAX_WAIT_S - now))
-            self._timer = threading.Timer(delay, self._update)
-            self._timer.daemon = True
-            self._timer.start()
+            self._timer = TIMERS.call_later(delay, self._update)
 
     def _update(self) -> None:
         with self._lock:

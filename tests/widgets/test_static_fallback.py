@@ -37,7 +37,9 @@ LABELS = [{EVIL!r}] + [str(i) for i in range(1, 10)]
 
 CELLS = {
     "image": "w = aw.AttributionWidget(cnn, x_test[3], labels=LABELS, target=0, method='saliency')\nw",
-    "update": "w.method = 'integrated_gradients'\nw.wait()\ntime.sleep(1.0)",
+    # The picture follows QUIET_S (1 s) after the last result; the cell waits past that so the update is
+    # one of its outputs (nbclient records only messages of the cell that is running).
+    "update": "w.method = 'integrated_gradients'\nw.wait()\ntime.sleep(1.6)",
     "text": (
         "from attr_widgets.examples import minilm_sentiment_classifier\n"
         "tok, minilm, _ = minilm_sentiment_classifier()\n"

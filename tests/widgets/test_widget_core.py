@@ -41,15 +41,31 @@ def blocked_browser_change(cnn, digit):
 
 
 def test_progress_reaches_every_row_and_ends_idle(cnn, digit):
-    w = AttributionWidget(cnn, digit, method="saliency")
+    model = Slow(cnn, delay=0.0)
+    w = AttributionWidget(model, digit, method="saliency", internal_batch_size=4)
     seen = []
     w.observe(lambda change: seen.append(dict(change["new"])), "activity")
+    model.delay = 0.03  # 5 chunks of 4 rows: over the 100 ms after which progress is reported
     w.n_steps = 16
     w.method = "integrated_gradients"
     computing = [a for a in seen if a["state"] == "computing" and a["total"] > 0]
     assert computing, seen
-    assert computing[-1]["done"] == computing[-1]["total"] >= 16
+    done = [a["done"] for a in computing]
+    assert done == sorted(done) and all(a["done"] <= a["total"] for a in computing)
+    # The idle state that comes with the result holds the request's units: every row, counted once.
     assert seen[-1]["state"] == "idle" and seen[-1]["seq"] == w.request_seq
+    assert seen[-1]["done"] == seen[-1]["total"] == computing[-1]["total"] >= 16
+
+
+def test_a_quick_computation_sends_no_progress_message(cnn, digit):
+    w = AttributionWidget(cnn, digit, method="saliency")
+    seen = []
+    w.observe(lambda change: seen.append(dict(change["new"])), "activity")
+    w.set_state({"target": (w.target + 1) % 10})
+    assert w.wait() is None
+    # One "computing" (sent with the new request number), then "idle" with the result: nothing between.
+    assert [a["state"] for a in seen] == ["computing", "idle"], seen
+    assert seen[-1]["done"] == seen[-1]["total"] >= 1
 
 
 def test_cancel_stops_a_browser_recompute_within_a_second(cnn, digit):
@@ -170,9 +186,15 @@ def test_the_completeness_ratio_is_withheld_when_f_x_is_close_to_f_b():
 
     def figures(fx, fb, delta):
         a = Attribution(
-            values=torch.zeros(1, 2), delta=torch.tensor([delta]), outputs=torch.tensor([fx]),
-            baseline_outputs=torch.tensor([fb]), method="integrated_gradients", target=torch.tensor([0]),
-            baseline="zeros", n_steps=50, integration="gausslegendre",
+            values=torch.zeros(1, 2),
+            delta=torch.tensor([delta]),
+            outputs=torch.tensor([fx]),
+            baseline_outputs=torch.tensor([fb]),
+            method="integrated_gradients",
+            target=torch.tensor([0]),
+            baseline="zeros",
+            n_steps=50,
+            integration="gausslegendre",
         )
         return completeness(a)
 

@@ -121,3 +121,60 @@ def test_an_interrupt_while_the_kernel_is_idle_cancels_the_recompute(kernel):
     out = run(kc, "print('state', w.activity['state'], w.result['method'])")
     assert "state cancelled saliency" in out, out
     assert time.monotonic() - start < 3.0
+
+
+FAST = """
+import torch
+from torch import nn
+from IPython.display import display
+from attr_widgets.widgets import AttributionWidget
+torch.manual_seed(0)
+net = nn.Sequential(nn.Flatten(), nn.Linear(64, 10)).eval()
+w = AttributionWidget(net, torch.rand(1, 8, 8), method="saliency")
+display(w)
+print(w.comm.comm_id)
+"""
+
+
+def messages_until_quiet(kc, quiet_s, limit_s=15.0):
+    """Every iopub message until none came for ``quiet_s`` seconds (this test sends nothing meanwhile)."""
+    import queue
+
+    got = []
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        try:
+            msg = kc.get_iopub_msg(timeout=quiet_s)
+            msg["received_at"] = time.monotonic()
+            got.append(msg)
+        except queue.Empty:
+            break
+    return got
+
+
+@pytest.mark.slow
+def test_one_browser_change_costs_three_widget_messages_and_the_picture_follows_alone(kernel):
+    # A fast recompute answers a change from the view with the echo of the change, one message for the new
+    # request (its number and "computing"), and the result (with "idle"). Then, with nothing else sent to
+    # the kernel, the static fallback's update arrives by itself once the results have been quiet.
+    from attr_widgets.widgets._fallback import QUIET_S
+
+    _, kc = kernel
+    comm_id = run(kc, FAST).strip().splitlines()[-1]
+    messages_until_quiet(kc, 0.5)
+    browser_change(kc, comm_id, {"target": 3})
+    got = messages_until_quiet(kc, QUIET_S + 2.0)
+    widget = [m for m in got if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == comm_id]
+    methods = [(m["content"]["data"]["method"], sorted(m["content"]["data"].get("state", {})))
+               for m in widget]  # fmt: skip
+    assert methods == [
+        ("echo_update", ["target"]),
+        ("update", ["activity", "request_seq"]),
+        ("update", ["activity", "export_settings", "result"]),
+    ], methods
+    assert widget[-1]["content"]["data"]["state"]["result"]["target"] == 3
+    updates = [m for m in got if m["msg_type"] == "update_display_data"]
+    assert len(updates) == 1, [m["msg_type"] for m in got]
+    late = updates[0]["received_at"] - widget[-1]["received_at"]
+    assert QUIET_S - 0.05 <= late <= QUIET_S + 1.0, late
+    assert "data-aw-fallback" in updates[0]["content"]["data"]["text/html"]
