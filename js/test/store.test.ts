@@ -149,3 +149,58 @@ describe("Controls never offer a pair that always fails", () => {
     expect(model.saved).toEqual([{ method: "gradient_shap", baseline: "zeros" }]);
   });
 });
+
+describe("Store: while a slider is dragged, results follow it as previews", () => {
+  it("shows each answer to an earlier step of the drag, stays busy, and ends current", () => {
+    const model = new FakeModel(traits());
+    const store = attributionStore(model);
+    for (const steps of [51, 52, 53]) store.setControl("n_steps", steps, { dragging: true });
+    expect(store.busy).toBe(true);
+    model.kernelSet("result", result(2, { n_steps: 51 }));
+    expect(store.shown?.seq).toBe(2); // a preview: the picture follows the drag
+    expect(store.preview).toBe(true);
+    expect(store.busy).toBe(true); // the answer to 53 is still owed
+    model.kernelSet("result", result(3, { n_steps: 52 }));
+    expect(store.shown?.seq).toBe(3);
+    store.release("n_steps");
+    model.kernelSet("result", result(4, { n_steps: 53 }));
+    expect(store.shown?.seq).toBe(4);
+    expect(store.preview).toBe(false);
+    expect(store.busy).toBe(false);
+  });
+
+  it("never shows a result for other settings of the controls not being dragged", () => {
+    const model = new FakeModel(traits());
+    const store = attributionStore(model);
+    store.setControl("n_steps", 60, { dragging: true });
+    model.kernelSet("result", result(2, { n_steps: 55, method: "saliency" }));
+    expect(store.shown?.seq).toBe(1);
+    model.kernelSet("result", result(3, { n_steps: 55, target: 7 }));
+    expect(store.shown?.seq).toBe(1);
+    model.kernelSet("result", result(4, { n_steps: 55, error: "boom" }));
+    expect(store.shown?.seq).toBe(1); // an error is never a preview
+    expect(store.dropped).toBe(3);
+  });
+
+  it("only moves forward, and after the release shows only the current answer", () => {
+    const model = new FakeModel(traits());
+    const store = attributionStore(model);
+    store.setControl("n_steps", 70, { dragging: true });
+    model.kernelSet("result", result(5, { n_steps: 65 }));
+    model.kernelSet("result", result(4, { n_steps: 64 })); // older than the one shown
+    expect(store.shown?.seq).toBe(5);
+    store.release("n_steps");
+    model.kernelSet("result", result(6, { n_steps: 69 }));
+    expect(store.shown?.seq).toBe(5);
+    expect(store.preview).toBe(false);
+    expect(store.busy).toBe(true);
+  });
+
+  it("a change without dragging keeps the rule: nothing is shown until the answer", () => {
+    const model = new FakeModel(traits());
+    const store = attributionStore(model);
+    store.setControl("n_steps", 80);
+    model.kernelSet("result", result(2, { n_steps: 79 }));
+    expect(store.shown?.seq).toBe(1);
+  });
+});

@@ -186,6 +186,49 @@ def test_a_dragged_slider_ends_on_its_last_value(nb):
     assert root.locator('[data-control="n_steps"]').input_value() == "24"
 
 
+def test_the_heatmap_follows_a_slider_while_it_is_dragged(nb):
+    """24 steps at 60 Hz: answers to earlier steps are drawn as previews while it moves, then the last one."""
+    tag = "drag-live"
+    root = show_widget(nb, tag, "w_live = AttributionWidget(model, x_test[4], labels=LABELS)\nw_live")
+    got = nb.page.evaluate(
+        """async (sel) => {
+            const root = document.querySelector(sel);
+            const slider = root.querySelector('[data-control="n_steps"]');
+            const before = root.dataset.seq;
+            const drawn = new Set();
+            let previews = 0;
+            const observer = new MutationObserver(() => {
+                drawn.add(root.dataset.seq);
+                if (root.dataset.preview === "true") previews += 1;
+            });
+            observer.observe(root, { attributes: true, attributeFilter: ["data-seq"] });
+            const start = performance.now();
+            for (let i = 0; i < 24; i++) {
+                const due = start + (i * 1000) / 60;
+                await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
+                slider.value = String(8 + i);
+                slider.dispatchEvent(new Event("input", { bubbles: true }));
+            }
+            await new Promise((r) => setTimeout(r, Math.max(0, start + 400 - performance.now())));
+            drawn.delete(before);
+            const during = drawn.size;
+            slider.dispatchEvent(new Event("change", { bubbles: true }));
+            observer.disconnect();
+            return { during, previews };
+        }""",
+        root_selector(tag),
+    )
+    idle = "(sel) => document.querySelector(sel).dataset.busy === 'false'"
+    nb.page.wait_for_function(idle, arg=root_selector(tag), timeout=60_000)
+    assert got["during"] >= 2 and got["previews"] >= 1, got  # without previews nothing is drawn mid-drag
+    assert root.get_attribute("data-preview") == "false"
+    steps, result_steps, request_seq, result_seq = kernel_value(
+        nb, "w_live.n_steps, w_live.result['n_steps'], w_live.request_seq, w_live.result['seq']"
+    ).split()
+    assert steps == result_steps == "31" and request_seq == result_seq == root.get_attribute("data-seq")
+    save_screenshot(root, f"{nb.app}-drag-live-final")
+
+
 def test_invalid_input_shows_the_error_in_the_view(nb):
     tag = "invalid"
     root = show_widget(nb, tag, "w_invalid = AttributionWidget(model, x_test[1], labels=LABELS)\nw_invalid")

@@ -6,6 +6,12 @@
  * Staleness (docs/WIDGET_CORE.md): a result is current iff the controls it was computed for equal the present value
  * of every compute control, whose names the kernel sends in `compute_keys`. A result for controls the view has
  * already left waits (busy) until the kernel answers the present ones.
+ *
+ * One exception, while a slider is dragged (`setControl(key, value, { dragging: true })` until `release(key)`):
+ * a result that differs from the present controls only in the dragged ones is shown as a *preview* — the
+ * picture follows the drag a few frames behind instead of freezing until the release — and the view stays busy
+ * until the result for the present values arrives. Previews only move forward (a newer request than the one
+ * shown) and never stand for other settings of the undragged controls.
  */
 import type { AnyModel } from "@anywidget/types";
 import { COMPUTE_TRAIT_KEYS, type ComputeTraits, type ResultBase, type TraitKeys } from "./protocol";
@@ -55,6 +61,8 @@ export interface ProtocolState {
   /** Whether `name` is a view-only control (a synced trait whose change redraws and never recomputes). */
   isViewControl?(name: string): boolean;
   readonly busy: boolean;
+  /** The result shown is a preview: it answers an earlier value of a control being dragged. */
+  readonly preview?: boolean;
   readonly stale: boolean;
   readonly activity: string;
   get<K extends keyof ComputeTraits>(key: K): ComputeTraits[K];
@@ -94,6 +102,8 @@ export class Store<T extends ComputeTraits, L extends object = Record<never, nev
   /** The view-only controls a saved view's host lets work (null: every view-only trait). */
   private savedViewControls: string[] | null = null;
 
+  /** Compute controls being dragged: a result that differs only in them may be shown as a preview. */
+  private dragging = new Set<string>();
   /** The newest result received, shown or not: it waits here while the controls it answers are not current. */
   private latest: ResultOf<T> | null = null;
   private listeners = new Set<Listener<StoreKey<T, L>>>();
@@ -198,15 +208,38 @@ export class Store<T extends ComputeTraits, L extends object = Record<never, nev
     return !this.connected || (this.activity === "cancelled" && (shown === null || !this.isCurrent(shown)));
   }
 
-  /** Whether `result` was computed for the compute controls as they stand here. */
-  private isCurrent(result: ResultBase): boolean {
-    const controls = result.controls ?? (result as unknown as Record<string, unknown>);
-    return this.computeKeys.every((key) => sameControl(controls[key], this.model.get(key as keyof T)));
+  /** True while the result on screen is a preview of a drag (it answers an earlier value of the dragged control). */
+  get preview(): boolean {
+    const shown = this.shown;
+    return shown !== null && this.connected && this.dragging.size > 0 && !this.isCurrent(shown);
   }
 
-  /** Set a control as the user did: sync it to the kernel; if it recomputes, the shown result goes stale. */
-  setControl<K extends keyof T>(key: K, value: T[K]): void {
+  /** Whether `result` was computed for the compute controls as they stand here (`except`: keys not compared). */
+  private isCurrent(result: ResultBase, except?: Set<string>): boolean {
+    const controls = result.controls ?? (result as unknown as Record<string, unknown>);
+    return this.computeKeys.every(
+      (key) => except?.has(key) || sameControl(controls[key], this.model.get(key as keyof T)),
+    );
+  }
+
+  /** Whether `result` may be shown as a preview of the drag in progress (see the header). */
+  private isPreview(result: ResultBase): boolean {
+    if (this.dragging.size === 0 || result.error || !this.isCurrent(result, this.dragging)) return false;
+    return this.shown === null || result.seq > this.shown.seq;
+  }
+
+  /**
+   * Set a control as the user did: sync it to the kernel; if it recomputes, the shown result goes stale.
+   * `dragging`: the value is one step of a drag (a range input's "input" event); call `release` at its end.
+   */
+  setControl<K extends keyof T>(key: K, value: T[K], { dragging = false }: { dragging?: boolean } = {}): void {
+    if (dragging) this.dragging.add(key as string);
     this.setControls({ [key]: value } as unknown as Partial<T>);
+  }
+
+  /** The drag of `key` ended (the range input's "change"): from now on only current results are shown. */
+  release(key: keyof T & string): void {
+    this.dragging.delete(key);
   }
 
   /** Set several controls in one message to the kernel (so it makes one request for all of them). */
@@ -323,7 +356,7 @@ export class Store<T extends ComputeTraits, L extends object = Record<never, nev
   private acceptResult(result: ResultOf<T> | null): boolean {
     if (result === null) return false;
     this.latest = result;
-    if (!this.isCurrent(result)) {
+    if (!this.isCurrent(result) && !this.isPreview(result)) {
       this.dropped += 1;
       return false;
     }

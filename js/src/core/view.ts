@@ -45,6 +45,7 @@ export function reflectState(root: HTMLElement, store: ProtocolState): void {
   const shown = store.shown;
   root.dataset.seq = String(shown?.seq ?? -1);
   root.dataset.busy = String(store.busy);
+  root.dataset.preview = String(Boolean(store.preview));
   root.dataset.dropped = String(store.dropped);
   root.dataset.error = String(Boolean(shown?.error));
   root.dataset.activity = store.activity;

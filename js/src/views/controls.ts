@@ -70,8 +70,9 @@ export function createControls(store: MethodStore): ControlsView {
   });
   disposer.listen(steps, "input", () => {
     stepsValue.textContent = steps.value;
-    store.setControl("n_steps", Number(steps.value));
+    store.setControl("n_steps", Number(steps.value), { dragging: true });
   });
+  disposer.listen(steps, "change", () => store.release("n_steps"));
 
   const sign = segmented("sign_mode", (v) => store.setControl("sign_mode", v as SignMode), disposer);
 

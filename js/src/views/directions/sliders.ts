@@ -58,7 +58,7 @@ export function createSliders(store: DirectionsStore): View<DirectionsKey> {
 
   const throttle = frameThrottle<number[]>((offsets) => {
     store.setLocal("pending", null);
-    store.setControl("offsets", offsets);
+    store.setControl("offsets", offsets, { dragging: true }); // the output follows the drag (store.ts)
   });
   disposer.add(() => throttle.cancel());
 
@@ -109,7 +109,10 @@ export function createSliders(store: DirectionsStore): View<DirectionsKey> {
     store.setLocal("pending", next);
     throttle.push(next);
   });
-  disposer.listen(list, "change", () => throttle.flush());
+  disposer.listen(list, "change", () => {
+    throttle.flush();
+    store.release("offsets");
+  });
   disposer.listen(list, "click", (event) => {
     const button = (event.target as HTMLElement).closest("button");
     if (!button) return;
