@@ -10,7 +10,8 @@ Then it measures the bytes the kernel's websocket delivers for one update of a 2
 The first two rows are the floor: a bare anywidget (tests/browser/echo_widget.py) answering a custom
 message, and echoing a trait, on the same server and page; the widgets' own cost is what they add above it.
 The last rows move a DirectionsWidget slider (one patched forward per move): on the digits CNN, and (not with
---quick) on the MiniLM sentiment classifier over 300 sentences, one sample per token.
+--quick) on the MiniLM sentiment classifier over 300 sentences, one sample per token; and (not with --quick)
+a target change with saliency on the ResNet-18 architecture at 224 × 224.
 
 Then a slider is dragged at 60 Hz (24 input events 1/60 s apart, then the release) on the digits CNN: how
 many distinct results the view drew while it moved (the store shows answers to earlier steps of a drag as
@@ -302,7 +303,27 @@ def measure_round_trips(page, changes: int, quick: bool = False) -> list[str]:
     rows.append(measure_direction_slider(page, changes))
     if not quick:
         rows.append(measure_text_direction_slider(page, changes))
+        rows.append(measure_resnet_target(page, changes))
     return rows
+
+
+def measure_resnet_target(page, changes: int) -> str:
+    """ResNet-18 architecture, a 1 x 3 x 224 x 224 input, saliency: every change a class not asked yet."""
+    code = (
+        "from attr_widgets.examples.resnet import resnet18\n"
+        "torch.manual_seed(1)\n"
+        "wr = AttributionWidget(resnet18().eval(), torch.rand(3, 224, 224), method='saliency')\nwr"
+    )
+    cell = run_cell(page, code, "resnet")
+    cell.locator(".aw-root").wait_for(timeout=120_000)
+    selector = '[data-test-cell="resnet"] .aw-root'
+    page.wait_for_function(f"() => document.querySelector('{selector}').dataset.busy === 'false'")
+    record = "wr.observe(lambda c: c['new'] and wr._bench_elapsed.append(c['new']['elapsed_ms']), 'result')"
+    kernel_exec(page, "wr._bench_elapsed = []\n" + record)
+    targets = [7 + 37 * i for i in range(changes)]  # distinct classes of 1000: every one a fresh computation
+    times = page.evaluate(TIME_CHANGES_JS, [selector, "target-number", targets, "change"])
+    kernel = [float(v) for v in kernel_exec(page, f"print(*wr._bench_elapsed[-{changes}:])").split()]
+    return row("ResNet-18, 224 × 224, target, saliency (fresh compute, 1 torch thread)", times, kernel)
 
 
 def time_direction_slider(
