@@ -21,12 +21,13 @@ from attr_widgets.attribution._outputs import predict_with_kind
 from attr_widgets.attribution._probabilities import check_output_kind
 from attr_widgets.attribution._registry import specs
 
-from ._base import ComputeWidget, Progress, Request, bundle, first_result_traits
+from ._base import ComputeWidget, bundle
 from ._classes import check_labels, top_k_entries
 from ._completeness import completeness
 from ._evaluation import EVALUATIONS, Subject
 from ._evaluation_panel import SINGLE, Evaluator, run_evaluation
 from ._options import BASELINES, METHOD_LABELS, SIGN_MODES, choice_list, method_choices
+from ._requests import Progress, Request, first_result_traits
 from ._serialize import binary_array, block_mean, channel_sum, display_factor, display_rgba, unpack
 from ._settings import attribute_settings, heatmap_figures, shown_controls
 from ._traits import (

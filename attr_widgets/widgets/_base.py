@@ -14,9 +14,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ from traitlets import TraitError
 
 from . import _cells
 from ._fallback import StaticFallback
+from ._requests import PROGRESS_INTERVAL_S, Cancelled, Progress, Request, describe_error
 from ._worker import LatestWins
 
 if TYPE_CHECKING:
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("attr_widgets")
 
-PROGRESS_INTERVAL_S = 0.1  # at most ten progress messages a second
 
 # Built by `npm run build` in js/: one ES module per widget class (js/src/entries/<name>.ts), one stylesheet.
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -56,62 +55,6 @@ def require_built(cls: type) -> None:
                 f"The widget's front end {path} is missing. Install the package with pip (its build hook "
                 "runs the bundler), or build it by hand: cd js && npm install && npm run build."
             )
-
-
-class Cancelled(Exception):
-    """The request was cancelled (cancel button, ``w.cancel()`` or a kernel interrupt)."""
-
-
-Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class Request:
-    """One numbered request: a snapshot of every compute control when it was made."""
-
-    seq: int
-    controls: Mapping[str, Any]
-    cancel: threading.Event = field(default_factory=threading.Event, compare=False)
-    # The units of work last reported (done, total): the "idle" activity that comes with the result carries
-    # them, so a quick computation needs no progress message of its own.
-    units: list[int] = field(default_factory=lambda: [1, 1], compare=False)
-
-    def __getitem__(self, name: str) -> Any:
-        return self.controls[name]
-
-
-def first_result_traits(first: Request, payload: Mapping[str, Any], elapsed_ms: float) -> dict[str, Any]:
-    """``request_seq``, ``result`` and ``activity`` of a widget born showing its first result.
-
-    Every widget computes its first request in ``__init__``, on the calling thread (errors raise there), and
-    starts as request 1, answered, idle.
-    """
-    return {
-        "request_seq": 1,
-        "result": {
-            "seq": 1,
-            "controls": dict(first.controls),
-            **first.controls,
-            **payload,
-            "error": None,
-            "elapsed_ms": elapsed_ms,
-        },
-        "activity": {
-            "state": "idle",
-            "seq": 1,
-            "done": 1,
-            "total": 1,
-            "elapsed_ms": elapsed_ms,
-            "eta_ms": None,
-            "message": "",
-        },
-    }
-
-
-def describe_error(exc: BaseException) -> str:
-    """One readable line (or a few) for the view's error box."""
-    text = str(exc).strip() or repr(exc)
-    return f"{type(exc).__name__}: {text}"
 
 
 class ComputeWidget(anywidget.AnyWidget):

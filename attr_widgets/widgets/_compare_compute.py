@@ -20,9 +20,10 @@ from torch import nn
 
 from attr_widgets.attribution import Attribution, attribute
 
-from ._base import PROGRESS_INTERVAL_S, Cancelled, ComputeWidget, Progress, Request, describe_error
+from ._base import ComputeWidget
 from ._compare_agreement import agreement_matrix
 from ._compare_methods import MethodPlan, compute_order
+from ._requests import PROGRESS_INTERVAL_S, Cancelled, Progress, Request, describe_error
 from ._serialize import binary_array, channel_sum
 from ._traits import BoundedInt
 

@@ -24,7 +24,7 @@ from attr_widgets.attribution import Attribution, predict
 from attr_widgets.attribution._validation import unknown_name_error
 
 from ._attribution_widget import _is_row, _model_failure
-from ._base import Request, bundle, first_result_traits
+from ._base import bundle
 from ._classes import check_labels, top_k_entries
 from ._compare_agreement import agreement_matrix, scale_extent
 from ._compare_compute import MethodsRequest
@@ -38,6 +38,7 @@ from ._compare_methods import (
 from ._evaluation import Subject
 from ._evaluation_panel import Evaluator, run_evaluation
 from ._options import BASELINES, SIGN_MODES, choice_list
+from ._requests import Request, first_result_traits
 from ._serialize import binary_array, display_rgba
 from ._settings import as_tuples, shown_controls
 from ._tabular import check_feature_names, tabular_row

@@ -21,7 +21,7 @@ from torch import nn
 from attr_widgets._torch import model_device, model_lock, resolve_layer
 from attr_widgets.projection import Projection
 
-from ._base import ComputeWidget, Progress, Request, bundle, first_result_traits
+from ._base import ComputeWidget, bundle
 from ._directions_compute import (
     SAMPLED_EXAMPLES,
     DirectionsState,
@@ -44,6 +44,7 @@ from ._directions_payload import (
 )
 from ._directions_slider import SliderOutcome, slider_pass
 from ._directions_tokens import TokenBatch, forward, logits_of, tokenize
+from ._requests import Progress, Request, first_result_traits
 from ._serialize import binary_array, display_rgba
 from ._settings import shown_controls
 from ._traits import BinaryArray, BoundedInt

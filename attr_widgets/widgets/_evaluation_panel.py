@@ -23,8 +23,8 @@ from attr_widgets._torch import model_lock
 from attr_widgets.attribution._validation import unknown_name_error
 
 from . import _cells
-from ._base import PROGRESS_INTERVAL_S, Cancelled, describe_error
 from ._evaluation import EVALUATIONS, Subject, figure
+from ._requests import PROGRESS_INTERVAL_S, Cancelled, describe_error
 from ._worker import LatestWins
 
 CACHE_SIZE = 64  # figures kept (per widget), least recently used dropped first

@@ -15,10 +15,11 @@ from attr_widgets.attribution import Attribution, attribute
 from attr_widgets.attribution._outputs import predict_with_kind
 from attr_widgets.attribution._probabilities import check_output_kind
 
-from ._base import ComputeWidget, Progress, Request, bundle, first_result_traits
+from ._base import ComputeWidget, bundle
 from ._classes import check_labels, top_k_entries
 from ._completeness import completeness
 from ._options import choice_list
+from ._requests import Progress, Request, first_result_traits
 from ._serialize import binary_array
 from ._settings import attribute_settings, heatmap_figures, shown_controls
 from ._tabular import (

@@ -17,12 +17,13 @@ from attr_widgets.attribution._outputs import predict_with_kind
 from attr_widgets.attribution._probabilities import check_output_kind
 from attr_widgets.attribution._registry import specs
 
-from ._base import ComputeWidget, Progress, Request, bundle, first_result_traits
+from ._base import ComputeWidget, bundle
 from ._classes import check_labels, top_k_entries
 from ._completeness import completeness
 from ._erasure_panel import erasure_figures, flip_table
 from ._next_token import LastPosition, detect_next_token, vocabulary_names
 from ._options import SIGN_MODES, choice_list
+from ._requests import Progress, Request, first_result_traits
 from ._serialize import binary_array
 from ._settings import heatmap_figures, shown_controls
 from ._tokens import TextExample, check_vocabulary, encode, find_token_embedding, max_tokens, word_scores

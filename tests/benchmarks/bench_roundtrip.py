@@ -40,6 +40,7 @@ sys.path.insert(0, str(REPO / "tests" / "browser"))
 from _jupyter import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
+    DRAG_AT_60HZ_JS,
     HERE,
     kernel_exec,
     open_notebook,
@@ -116,46 +117,6 @@ async ([selector, values]) => {
     times.push(performance.now() - start);  // the canvas redraw is synchronous in the input handler
   }
   return times;
-}
-"""
-
-
-# A slider dragged at 60 Hz: one "input" event per frame, then "change" on release. Counts the distinct
-# results the view drew while the pointer moved (data-seq changes; previews of the drag count), then times
-# the release until the result for the final value is on screen (busy false).
-DRAG_JS = """
-async ([selector, control, values]) => {
-  const root = document.querySelector(selector);
-  const el = root.querySelector(`[data-control="${control}"]`);
-  const before = root.dataset.seq;
-  const seen = new Set();
-  const observer = new MutationObserver(() => seen.add(root.dataset.seq));
-  observer.observe(root, { attributes: true, attributeFilter: ["data-seq"] });
-  const start = performance.now();
-  for (let i = 0; i < values.length; i++) {
-    const due = start + (i * 1000) / 60;
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
-    el.value = String(values[i]);
-    el.dispatchEvent(new Event("input", { bubbles: true }));
-  }
-  const end = start + (values.length * 1000) / 60;
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, end - performance.now())));
-  seen.delete(before);
-  const during = seen.size;
-  const released = performance.now();
-  el.dispatchEvent(new Event("change", { bubbles: true }));
-  await new Promise((resolve, reject) => {
-    const done = () => root.dataset.busy === "false" && root.dataset.preview !== "true";
-    const poll = () => {
-      if (done()) resolve();
-      else if (performance.now() - released > 30000) reject(new Error("no final result after the release"));
-      else setTimeout(poll, 1);
-    };
-    poll();
-  });
-  observer.disconnect();
-  seen.delete(before);
-  return { during, total: seen.size, settle: performance.now() - released, drag: released - start };
 }
 """
 
@@ -378,7 +339,7 @@ def measure_drags(page, steps: int = 24) -> list[str]:
     ]  # fmt: skip
     rows = []
     for label, selector, control, values in drags:
-        got = page.evaluate(DRAG_JS, [selector, control, values])
+        got = page.evaluate(DRAG_AT_60HZ_JS, [selector, control, values])
         ok = "✓" if got["during"] >= 20 else "✗"
         rows.append(
             f"| {label} | {got['during']} of {steps} | ≥ 20 {ok} | {got['total']} | {got['settle']:.0f} |"

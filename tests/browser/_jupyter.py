@@ -187,6 +187,51 @@ class PageRecord:
         self.console_errors.append(f"page error: {message}\n{stack[:1500]}")
 
 
+# JS: a slider dragged at 60 Hz, one "input" event per frame, then "change" on release. Counts the distinct
+# results the view drew while the pointer moved (data-seq changes) and how many of those were drag previews,
+# then times the release until the result for the final value is on screen (busy false, no preview).
+DRAG_AT_60HZ_JS = """
+async ([selector, control, values]) => {
+  const root = document.querySelector(selector);
+  const el = root.querySelector(`[data-control="${control}"]`);
+  const before = root.dataset.seq;
+  const seen = new Set();
+  let previews = 0;
+  const observer = new MutationObserver(() => {
+    seen.add(root.dataset.seq);
+    if (root.dataset.preview === "true") previews += 1;
+  });
+  observer.observe(root, { attributes: true, attributeFilter: ["data-seq"] });
+  const start = performance.now();
+  for (let i = 0; i < values.length; i++) {
+    const due = start + (i * 1000) / 60;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
+    el.value = String(values[i]);
+    el.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+  const end = start + (values.length * 1000) / 60;
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, end - performance.now())));
+  seen.delete(before);
+  const during = seen.size;
+  const released = performance.now();
+  el.dispatchEvent(new Event("change", { bubbles: true }));
+  await new Promise((resolve, reject) => {
+    const done = () => root.dataset.busy === "false" && root.dataset.preview !== "true";
+    const poll = () => {
+      if (done()) resolve();
+      else if (performance.now() - released > 30000) reject(new Error("no final result after the release"));
+      else setTimeout(poll, 1);
+    };
+    poll();
+  });
+  observer.disconnect();
+  seen.delete(before);
+  return { during, previews, total: seen.size, settle: performance.now() - released, drag: released - start };
+}
+"""
+
+
+
 # JS run in the page: execute code on the notebook's kernel and return its stdout (errors become exceptions).
 KERNEL_EXEC_JS = """
 async (code) => {

@@ -5,7 +5,7 @@ the view (DOM, canvas pixels) and the kernel (the traits, read back by executing
 """
 
 import pytest
-from _jupyter import kernel_exec, save_screenshot
+from _jupyter import DRAG_AT_60HZ_JS, kernel_exec, save_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -190,36 +190,7 @@ def test_the_heatmap_follows_a_slider_while_it_is_dragged(nb):
     """24 steps at 60 Hz: answers to earlier steps are drawn as previews while it moves, then the last one."""
     tag = "drag-live"
     root = show_widget(nb, tag, "w_live = AttributionWidget(model, x_test[4], labels=LABELS)\nw_live")
-    got = nb.page.evaluate(
-        """async (sel) => {
-            const root = document.querySelector(sel);
-            const slider = root.querySelector('[data-control="n_steps"]');
-            const before = root.dataset.seq;
-            const drawn = new Set();
-            let previews = 0;
-            const observer = new MutationObserver(() => {
-                drawn.add(root.dataset.seq);
-                if (root.dataset.preview === "true") previews += 1;
-            });
-            observer.observe(root, { attributes: true, attributeFilter: ["data-seq"] });
-            const start = performance.now();
-            for (let i = 0; i < 24; i++) {
-                const due = start + (i * 1000) / 60;
-                await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
-                slider.value = String(8 + i);
-                slider.dispatchEvent(new Event("input", { bubbles: true }));
-            }
-            await new Promise((r) => setTimeout(r, Math.max(0, start + 400 - performance.now())));
-            drawn.delete(before);
-            const during = drawn.size;
-            slider.dispatchEvent(new Event("change", { bubbles: true }));
-            observer.disconnect();
-            return { during, previews };
-        }""",
-        root_selector(tag),
-    )
-    idle = "(sel) => document.querySelector(sel).dataset.busy === 'false'"
-    nb.page.wait_for_function(idle, arg=root_selector(tag), timeout=60_000)
+    got = nb.page.evaluate(DRAG_AT_60HZ_JS, [root_selector(tag), "n_steps", list(range(8, 32))])
     assert got["during"] >= 2 and got["previews"] >= 1, got  # without previews nothing is drawn mid-drag
     assert root.get_attribute("data-preview") == "false"
     steps, result_steps, request_seq, result_seq = kernel_value(

@@ -16,7 +16,7 @@ from widget_test_models import Switchable
 
 from attr_widgets.projection import RankDeficiencyWarning
 from attr_widgets.widgets import DirectionsWidget
-from attr_widgets.widgets._base import Cancelled, Request
+from attr_widgets.widgets._requests import Cancelled, Request
 
 D = 4
 SCALES = torch.tensor([3.0, 1.0, 0.5, 0.2], dtype=torch.float64)

@@ -10,8 +10,8 @@ from widget_test_models import Switchable
 
 from attr_widgets.attribution import attribute, hook_counts
 from attr_widgets.widgets import AttributionWidget
-from attr_widgets.widgets._base import Cancelled
 from attr_widgets.widgets._cells import wait_before_cell
+from attr_widgets.widgets._requests import Cancelled
 
 
 class Slow(nn.Module):
